@@ -1,0 +1,27 @@
+"""`polymarket-launch`: the command-line entry point (typer)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="polymarket-launch",
+    help="Py-Polymarket: trade Polymarket's CLOB in OFFLINE, DRY-RUN or LIVE mode.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    """Attach the command modules (each owns its commands)."""
+    from polymarket_bot.cli import config_cmd
+
+    app.add_typer(config_cmd.app, name="config")
+
+
+_register()
+
+
+def main() -> None:
+    app()
