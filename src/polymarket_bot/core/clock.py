@@ -54,7 +54,7 @@ class TestClock:
         return self._now
 
     def time_ms(self) -> int:
-        return int(round(self._now * 1000))
+        return round(self._now * 1000)
 
     def monotonic(self) -> float:
         return self._mono

@@ -1,10 +1,10 @@
 """Domain error tree, organised by who must react.
 
-    PolymarketBotError
-     ├── InvalidValueError        bad input value (caller fixes the input)
-     ├── IllegalTransitionError   a local bug: our code asked for an impossible order transition
-     ├── VenueStateError          the venue reported something impossible: reconcile
-     └── StrategyError            a user strategy raised; isolate that strategy
+PolymarketBotError
+ ├── InvalidValueError        bad input value (caller fixes the input)
+ ├── IllegalTransitionError   a local bug: our code asked for an impossible order transition
+ ├── VenueStateError          the venue reported something impossible: reconcile
+ └── StrategyError            a user strategy raised; isolate that strategy
 """
 
 from __future__ import annotations
