@@ -15,6 +15,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from polymarket_bot.core.types import TickSize
+from polymarket_bot.sim.fees import FeeSchedule
+from polymarket_bot.sim.model import MarketSpec
+
+__all__ = [
+    "FairValueProcess",
+    "FeeDetails",
+    "SimEvent",
+    "SimMarket",
+    "generate_markets",
+]
 
 _QUESTIONS = (
     "Will the Fed cut rates at its next meeting?",
@@ -26,16 +36,18 @@ _QUESTIONS = (
     "Will the storm make landfall as a category 4?",
     "Will inflation print above 3% this month?",
 )
-_EVENT_OUTCOMES = ("Candidate A", "Candidate B", "Candidate C")
+_EVENT_OUTCOMES = (
+    "Candidate A",
+    "Candidate B",
+    "Candidate C",
+    "Candidate D",
+    "Candidate E",
+    "Candidate F",
+)
 
-
-@dataclass(frozen=True, slots=True)
-class FeeDetails:
-    """Per-market fee schedule as the venue reports it (`fd` on /clob-markets, `feeSchedule`)."""
-
-    rate: Decimal
-    exponent: int = 1
-    taker_only: bool = True
+FeeDetails = FeeSchedule
+"""Kept as an alias: a market's fees are the exchange's own `FeeSchedule` (rate, exponent,
+taker-only), which is what `/clob-markets` `fd` and Gamma `feeSchedule` report."""
 
 
 @dataclass(slots=True)
@@ -55,7 +67,7 @@ class SimMarket:
     neg_risk: bool
     event_id: str
     end_date_iso: str
-    fees: FeeDetails
+    fees: FeeSchedule
     volume: Decimal = Decimal(0)
     liquidity: Decimal = Decimal(0)
     fair_value: float = 0.5
@@ -76,6 +88,22 @@ class SimMarket:
 
     def complement_of(self, token_id: str) -> str:
         return self.token_ids[1 - self.token_ids.index(token_id)]
+
+    def to_spec(self) -> MarketSpec:
+        """What `Exchange.add_market` needs to trade this market."""
+        return MarketSpec(
+            condition_id=self.condition_id,
+            yes_token_id=self.token_ids[0],
+            no_token_id=self.token_ids[1],
+            tick_size=self.tick_size,
+            min_order_size=self.min_order_size,
+            yes_outcome=self.outcomes[0],
+            no_outcome=self.outcomes[1],
+            neg_risk=self.neg_risk,
+            neg_risk_event_id=self.event_id if self.neg_risk else None,
+            fees=self.fees,
+            question=self.question,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +134,17 @@ def generate_markets(
     neg_risk_group: int = 3,
     fee_rate: Decimal = Decimal("0.02"),
 ) -> tuple[list[SimMarket], list[SimEvent]]:
-    """`n` markets; every market past the first `n // 2` is grouped in neg-risk events of
-    `neg_risk_group` outcomes (when at least two markets remain for a group)."""
+    """`n` markets; the last `n // 2` are grouped in neg-risk events of `neg_risk_group`
+    outcomes (a leftover single market joins the previous event; with fewer than two
+    grouped markets every market is standalone)."""
     if n < 1:
         raise ValueError("need at least one market")
+    if neg_risk_group < 2:
+        raise ValueError("a neg-risk event needs at least two outcomes")
     rng = random.Random(seed)
     markets: list[SimMarket] = []
     events: list[SimEvent] = []
-    standalone = max(1, n - (n // 2))
+    standalone = n - (n // 2) if n // 2 >= 2 else n
     end_iso = _iso_date(start_ts + 30 * 86400)
     for i in range(n):
         name = f"SIM-{i + 1}"
@@ -134,7 +165,7 @@ def generate_markets(
                 neg_risk=neg_risk,
                 event_id="",
                 end_date_iso=end_iso,
-                fees=FeeDetails(rate=Decimal(0) if neg_risk else fee_rate),
+                fees=FeeSchedule(rate=Decimal(0) if neg_risk else fee_rate),
                 volume=Decimal(rng.randint(10_000, 2_000_000)),
                 liquidity=Decimal(rng.randint(5_000, 200_000)),
                 fair_value=rng.uniform(0.2, 0.8),
@@ -146,8 +177,11 @@ def generate_markets(
         m.event_id = str(900_000 + len(events))
         events.append(SimEvent(m.event_id, m.slug, m.question, (m.name,), neg_risk=False))
     grouped = markets[standalone:]
-    for g in range(0, len(grouped), neg_risk_group):
-        members = grouped[g : g + neg_risk_group]
+    groups = [grouped[g : g + neg_risk_group] for g in range(0, len(grouped), neg_risk_group)]
+    if len(groups) > 1 and len(groups[-1]) == 1:
+        leftover = groups.pop()
+        groups[-1] = groups[-1] + leftover
+    for members in groups:
         event_id = str(900_000 + len(events))
         title = f"Who will win simulated election #{len(events) + 1}?"
         # Fair values of one event's outcomes sum to ~1 (exactly one wins).
