@@ -1,0 +1,309 @@
+"""Shared HTTP machinery of the REST clients: one httpx exchange -> error tree, limiter, retry,
+per-endpoint counters.
+
+Endpoint-specific code (paths, bodies, decoding) lives in `rest.py` (CLOB) and `gamma.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+
+from polymarket_bot.core.clock import Clock, LiveClock
+from polymarket_bot.protocol.wire_rest import ErrorResponse
+from polymarket_bot.transport.errors import (
+    ApiError,
+    AuthError,
+    HttpStatusError,
+    NetworkError,
+    RateLimitedError,
+    ServerError,
+    TimeoutError_,
+    TransportError,
+)
+from polymarket_bot.transport.ratelimit import RestLimiter, Sleep
+from polymarket_bot.transport.retry import RetryPolicy, parse_retry_after
+
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "EndpointStats",
+    "HttpCore",
+    "QueryParams",
+    "error_kind",
+]
+
+DEFAULT_USER_AGENT = "polymarket-bot"
+_BODY_SNIPPET = 500
+_ERROR_DECODER = msgspec.json.Decoder(ErrorResponse)
+
+QueryParams = Sequence[tuple[str, str | int | float | bool | None]]
+"""Query as ordered pairs (repeatable keys allowed); pairs whose value is None are dropped."""
+
+
+def error_kind(exc: BaseException) -> str:
+    """Counter bucket of an error: timeout, network, rate_limited, server, auth, api, other."""
+    if isinstance(exc, TimeoutError_):
+        return "timeout"
+    if isinstance(exc, NetworkError):
+        return "network"
+    if isinstance(exc, RateLimitedError):
+        return "rate_limited"
+    if isinstance(exc, ServerError):
+        return "server"
+    if isinstance(exc, AuthError):
+        return "auth"
+    if isinstance(exc, ApiError):
+        return "api"
+    return "other"
+
+
+@dataclass(slots=True)
+class EndpointStats:
+    requests: int = 0
+    """HTTP attempts (retries included)."""
+    successes: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    """429 answers."""
+    ambiguous: int = 0
+    """Submits whose outcome is unknown (also counted under their cause's kind)."""
+    errors: dict[str, int] = field(default_factory=dict)
+    latency_last_ms: float = 0.0
+    latency_max_ms: float = 0.0
+    latency_total_ms: float = 0.0
+    latency_samples: int = 0
+
+    def observe_latency(self, seconds: float) -> None:
+        ms = seconds * 1000.0
+        self.latency_last_ms = ms
+        self.latency_max_ms = max(self.latency_max_ms, ms)
+        self.latency_total_ms += ms
+        self.latency_samples += 1
+
+    def count_error(self, kind: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        avg = self.latency_total_ms / self.latency_samples if self.latency_samples else 0.0
+        return {
+            "requests": self.requests,
+            "successes": self.successes,
+            "errors": sum(self.errors.values()),
+            "errors_by_kind": dict(self.errors),
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "ambiguous": self.ambiguous,
+            "latency_last_ms": round(self.latency_last_ms, 3),
+            "latency_avg_ms": round(avg, 3),
+            "latency_max_ms": round(self.latency_max_ms, 3),
+        }
+
+
+def _clean_query(params: QueryParams | None) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for key, value in params or ():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out.append((key, "true" if value else "false"))
+        else:
+            out.append((key, str(value)))
+    return tuple(out)
+
+
+class HttpCore:
+    """One base URL, one httpx client, one limiter, one retry policy, per-endpoint stats."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        limiter: RestLimiter | None = None,
+        timeout: float = 10.0,
+        proxy: str | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep | None = None,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.path_prefix = parts.path.rstrip("/")
+        """Path part of the base URL; part of what the server sees (and what L2 signs)."""
+        self.clock = clock or LiveClock()
+        self.limiter = limiter or RestLimiter(clock=self.clock, sleep=sleep)
+        self.retry = retry or RetryPolicy()
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._timeout = httpx.Timeout(timeout)
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(
+            timeout=self._timeout,
+            proxy=proxy or None,
+            # The proxy comes from PROXY_ENABLED/PROXY_URL only, never from ambient variables.
+            trust_env=False,
+            headers={"User-Agent": user_agent, "Accept": "*/*"},
+        )
+        self._stats: dict[str, EndpointStats] = {}
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    def signed_path(self, path: str) -> str:
+        """The request path as the server receives it (no query): what L2 HMAC signs."""
+        return self.path_prefix + path
+
+    def endpoint_stats(self, endpoint: str) -> EndpointStats:
+        stats = self._stats.get(endpoint)
+        if stats is None:
+            stats = self._stats[endpoint] = EndpointStats()
+        return stats
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """`{"GET /book": {requests, successes, errors, errors_by_kind, retries, rate_limited,
+        latency_last_ms, latency_avg_ms, latency_max_ms}, ...}` (a fresh copy)."""
+        return {name: s.as_dict() for name, s in sorted(self._stats.items())}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        params: QueryParams | None = None,
+        body: str | None = None,
+        headers: Callable[[], Mapping[str, str]] | None = None,
+        idempotent: bool,
+    ) -> httpx.Response:
+        """One logical call: returns the 2xx response or raises the error tree.
+
+        `body` is sent as these exact UTF-8 bytes (`Content-Type: application/json`). `headers` is
+        called once per attempt (fresh L2 timestamps). Idempotent calls are retried per the
+        policy; a 429/425 also cools the shared limiter down (honouring Retry-After).
+        """
+        stats = self.endpoint_stats(endpoint)
+        url = self.base_url + path
+        query = _clean_query(params)
+        content = body.encode("utf-8") if body is not None else None
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(method, url, query, content, headers, endpoint, stats)
+            except TransportError as exc:
+                stats.count_error(error_kind(exc))
+                delay = self._after_failure(exc, attempt)
+                if not idempotent or not self.retry.should_retry(exc, attempt):
+                    raise
+                stats.retries += 1
+                if delay > 0:
+                    await self._sleep(delay)
+
+    def _after_failure(self, exc: TransportError, attempt: int) -> float:
+        """Apply the cool-down a failure calls for; return the local sleep before a retry.
+
+        Only 429 and 425 (engine restart) cool *every* request down: they are venue-wide. A
+        Retry-After on another 5xx (post-only mode, trading disabled) concerns new orders, not
+        cancels or reads, so it only delays this call's own retry.
+        """
+        backoff = self.retry.backoff.delay(attempt - 1)
+        retry_after = exc.retry_after if isinstance(exc, HttpStatusError) else None
+        venue_wide = isinstance(exc, RateLimitedError) or (
+            isinstance(exc, ServerError) and exc.status == 425
+        )
+        if venue_wide:
+            # Capped: an hour-long Retry-After must not freeze cancels for an hour; after the
+            # cap the next request asks again (and a fresh 429 cools down again).
+            wait = retry_after if retry_after is not None else backoff
+            self.limiter.cool_down(min(wait, self.retry.max_retry_after))
+            return 0.0  # the limiter makes this retry (and everyone else) wait
+        if retry_after is not None:
+            return max(retry_after, backoff)
+        return backoff
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        query: tuple[tuple[str, str], ...],
+        content: bytes | None,
+        headers: Callable[[], Mapping[str, str]] | None,
+        endpoint: str,
+        stats: EndpointStats,
+    ) -> httpx.Response:
+        async with self.limiter.slot():
+            request_headers = {"Content-Type": "application/json"}
+            if headers is not None:
+                request_headers.update(headers())
+            stats.requests += 1
+            started = self.clock.monotonic()
+            try:
+                response = await self._http.request(
+                    method,
+                    url,
+                    params=httpx.QueryParams(query) if query else None,
+                    content=content,
+                    headers=request_headers,
+                    timeout=self._timeout,
+                )
+            except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                raise TimeoutError_(_describe(exc), endpoint=endpoint, sent=False) from exc
+            except httpx.TimeoutException as exc:
+                raise TimeoutError_(_describe(exc), endpoint=endpoint) from exc
+            except (httpx.ConnectError, httpx.ProxyError) as exc:
+                raise NetworkError(_describe(exc), endpoint=endpoint, sent=False) from exc
+            except httpx.TransportError as exc:
+                raise NetworkError(_describe(exc), endpoint=endpoint) from exc
+            finally:
+                stats.observe_latency(self.clock.monotonic() - started)
+        if 200 <= response.status_code < 300:
+            stats.successes += 1
+            return response
+        if response.status_code == 429:
+            stats.rate_limited += 1
+        raise self.status_error(response, endpoint)
+
+    def status_error(self, response: httpx.Response, endpoint: str) -> HttpStatusError:
+        """Map a non-2xx response to the error tree, reading the venue's `{"error": ...}`."""
+        status = response.status_code
+        raw = response.content
+        text = raw[:_BODY_SNIPPET].decode("utf-8", "replace")
+        error, code, body_retry = text.strip() or response.reason_phrase, None, None
+        try:
+            parsed = _ERROR_DECODER.decode(raw)
+        except (msgspec.MsgspecError, RecursionError, UnicodeError):
+            parsed = None
+        if parsed is not None:
+            error, code = parsed.error, parsed.code
+            if parsed.retry_after_seconds is not None:
+                body_retry = max(0.0, float(parsed.retry_after_seconds))
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.time())
+        if retry_after is None:
+            retry_after = body_retry
+        kwargs: dict[str, Any] = {
+            "endpoint": endpoint,
+            "code": code,
+            "body": text,
+            "retry_after": retry_after,
+        }
+        if status == 429:
+            return RateLimitedError(status, error, **kwargs)
+        if status >= 500 or status == 425:
+            return ServerError(status, error, **kwargs)
+        if status == 401:
+            return AuthError(status, error, **kwargs)
+        return ApiError(status, error, **kwargs)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
