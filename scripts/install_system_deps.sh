@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs (run as root; skipped when all are present).
 set -euo pipefail
-PKGS=(python3-venv)
+PKGS=(python3-venv chromium mariadb-server)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
