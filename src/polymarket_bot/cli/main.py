@@ -15,11 +15,13 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach the command modules (each owns its commands)."""
-    from polymarket_bot.cli import config_cmd, monitor_cmd, sim_cmd
+    from polymarket_bot.cli import config_cmd, monitor_cmd, sim_cmd, store_cmd
 
     app.add_typer(config_cmd.app, name="config")
     app.command("monitor")(monitor_cmd.monitor)
     app.command("sim")(sim_cmd.sim)
+    app.command("replay")(store_cmd.replay)
+    app.command("export")(store_cmd.export)
 
 
 _register()
