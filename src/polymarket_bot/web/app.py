@@ -28,7 +28,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from polymarket_bot.web.aggregates import ReportsState, json_bytes, parse_iso
-from polymarket_bot.web.controls import (
+from polymarket_bot.observability.controls import (
     ControlAction,
     ControlState,
     ControlWriter,

@@ -20,7 +20,7 @@ from polymarket_bot.web.aggregates import (
     to_json_number,
 )
 from polymarket_bot.web.banners import build_banners
-from polymarket_bot.web.controls import ControlState, iso_ms
+from polymarket_bot.observability.controls import ControlState, iso_ms
 
 TREND_WINDOWS = (5, 15, 60)
 TOP = 10

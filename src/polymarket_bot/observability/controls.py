@@ -12,8 +12,8 @@ written only by the monitor:
 `cancel_all.seq` is an edge: the trader cancels every open order once per new seq. The trader
 acknowledges in `pipeline_status.json` -> `controls` (`control_revision`, `cancel_all_seq`).
 
-This module has no web imports so the trader side (`read_control_state`) can move to a shared
-layer unchanged.
+It lives in `observability` because both sides use it: the monitor writes (`ControlWriter`), the
+trader reads (`read_control_state`).
 """
 
 from __future__ import annotations
