@@ -273,7 +273,7 @@ def test_controls_with_a_token_in_chromium(browser: Any, tmp_path: Path, shots: 
         cancel.click()
         expect(result).to_contain_text("cancel_all requested (revision 2)")
         page.screenshot(path=str(shots / "dashboard_controls.png"))
-    from polymarket_bot.web.controls import read_control_state
+    from polymarket_bot.observability.controls import read_control_state
 
     state = read_control_state(run)
     assert (state.revision, state.paused, state.cancel_all.seq) == (2, True, 1)
