@@ -20,8 +20,8 @@ from monitor_kit import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from polymarket_bot.web.app import create_app
 from polymarket_bot.observability.controls import read_control_state
+from polymarket_bot.web.app import create_app
 from polymarket_bot.web.schemas import DataResponse
 
 NOW = 1_760_350_000.0

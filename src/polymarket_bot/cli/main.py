@@ -15,11 +15,22 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach the command modules (each owns its commands)."""
-    from polymarket_bot.cli import config_cmd, monitor_cmd, sim_cmd, store_cmd
+    from polymarket_bot.cli import (
+        config_cmd,
+        demo_cmd,
+        monitor_cmd,
+        probe_cmd,
+        sim_cmd,
+        store_cmd,
+        trade_cmd,
+    )
 
     app.add_typer(config_cmd.app, name="config")
     app.command("monitor")(monitor_cmd.monitor)
     app.command("sim")(sim_cmd.sim)
+    app.command("trade")(trade_cmd.trade)
+    app.command("demo")(demo_cmd.demo)
+    app.add_typer(probe_cmd.app, name="probe")
     app.command("replay")(store_cmd.replay)
     app.command("export")(store_cmd.export)
 

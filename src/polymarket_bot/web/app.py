@@ -27,7 +27,6 @@ from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from polymarket_bot.web.aggregates import ReportsState, json_bytes, parse_iso
 from polymarket_bot.observability.controls import (
     ControlAction,
     ControlState,
@@ -36,6 +35,7 @@ from polymarket_bot.observability.controls import (
     check_token,
     presented_token,
 )
+from polymarket_bot.web.aggregates import ReportsState, json_bytes, parse_iso
 from polymarket_bot.web.metrics import CONTENT_TYPE, make_registry, render
 from polymarket_bot.web.panels import build_data
 from polymarket_bot.web.schemas import (

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from polymarket_bot.observability.controls import ControlState, iso_ms
 from polymarket_bot.web.aggregates import (
     ReportsState,
     key_of_minute,
@@ -20,7 +21,6 @@ from polymarket_bot.web.aggregates import (
     to_json_number,
 )
 from polymarket_bot.web.banners import build_banners
-from polymarket_bot.observability.controls import ControlState, iso_ms
 
 TREND_WINDOWS = (5, 15, 60)
 TOP = 10
