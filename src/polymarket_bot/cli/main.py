@@ -21,6 +21,7 @@ def _register() -> None:
         monitor_cmd,
         probe_cmd,
         sim_cmd,
+        stack_cmd,
         store_cmd,
         trade_cmd,
     )
@@ -31,6 +32,7 @@ def _register() -> None:
     app.command("trade")(trade_cmd.trade)
     app.command("demo")(demo_cmd.demo)
     app.add_typer(probe_cmd.app, name="probe")
+    app.add_typer(stack_cmd.app, name="stack")
     app.command("replay")(store_cmd.replay)
     app.command("export")(store_cmd.export)
 

@@ -11,7 +11,7 @@ from typing import Any
 from polymarket_bot.core.ledger import Ledger, PositionKey
 from polymarket_bot.core.types import ZERO
 
-__all__ = ["EquityCurve", "positions_document", "summary_document"]
+__all__ = ["EquityCurve", "positions_document", "rate_limit_section", "summary_document"]
 
 _CURVE_POINTS = 500
 
@@ -90,4 +90,42 @@ def summary_document(ledger: Ledger, curve: EquityCurve, *, updated_at: str) -> 
         "average_loss": _num(s.avg_loss),
         "average_pnl": _num(s.realized_pnl / s.count if s.count else ZERO),
         "equity_curve": curve.points(),
+    }
+
+
+def rate_limit_section(snapshot: Mapping[str, Any], label: Callable[[str], str]) -> dict[str, Any]:
+    """The limiter's snapshot in the `rate_limits` shape of docs/REPORTS.md: usage per scope
+    (`global` = every order, `strategies` = all strategies together, `strategy:<name>`) and the
+    market x side hotspots with their market labels."""
+    counts = snapshot.get("counts") or {}
+    limits = snapshot.get("limits") or {}
+    sof = limits.get("strategy_order_frequency") or {}
+    per_strategy = sof.get("per_strategy") or {}
+    scopes: dict[str, dict[str, Any]] = {}
+
+    def scope(name: str, limit: Mapping[str, Any] | None, current: Any) -> None:
+        if limit:
+            scopes[name] = {
+                "interval_seconds": limit.get("interval_seconds"),
+                "max_orders": limit.get("max_orders"),
+                "current_window": current or 0,
+            }
+
+    scope("global", limits.get("order_frequency"), counts.get("global"))
+    scope("strategies", sof.get("global"), counts.get("strategies"))
+    for name, current in (counts.get("strategy") or {}).items():
+        scope(f"strategy:{name}", per_strategy.get(name) or per_strategy.get("default"), current)
+    hotspots = [
+        {
+            **spot,
+            "market_id": label(str(spot.get("market_id", ""))),
+            "current_window": spot.get("count", spot.get("current_window")),
+        }
+        for spot in snapshot.get("hotspots") or ()
+    ]
+    return {
+        "scopes": scopes,
+        "hotspots": hotspots,
+        "allowed": snapshot.get("allowed"),
+        "blocked": snapshot.get("blocked"),
     }

@@ -47,13 +47,19 @@ from polymarket_bot.engine.market_data.books import UpdateKind
 from polymarket_bot.engine.market_data.catalogue import CatalogueMarket
 from polymarket_bot.engine.market_data.config import MarketDataConfig
 from polymarket_bot.engine.market_data.service import MarketDataService
-from polymarket_bot.engine.reporting import EquityCurve, positions_document, summary_document
+from polymarket_bot.engine.reporting import (
+    EquityCurve,
+    positions_document,
+    rate_limit_section,
+    summary_document,
+)
 from polymarket_bot.engine.venue_setup import (
     Identity,
     VenueEndpoints,
     resolve_endpoints,
     resolve_identity,
 )
+from polymarket_bot.observability.alerts import AlertService
 from polymarket_bot.observability.controls import ControlState, read_control_state
 from polymarket_bot.storage.sink import ReportSink
 from polymarket_bot.strategies.registry import create_strategies
@@ -152,6 +158,7 @@ class Trader:
         self.gamma: GammaClient | None = None
         self.market_data: MarketDataService | None = None
         self.execution: ExecutionPort | None = None
+        self.alerts: AlertService | None = None
         self.dry_run: DryRunExecution | None = None
         self.manager: OrderManager | None = None
         self.ledger: Ledger | None = None
@@ -294,6 +301,10 @@ class Trader:
                 self._tasks.append(
                     asyncio.create_task(self.reloader.run(stop), name="config-reload")
                 )
+            self.alerts = AlertService(
+                self.settings.alert, self.status_sections, interval=10.0, clock=self.clock
+            )
+            self._tasks.append(asyncio.create_task(self.alerts.run(stop), name="alerts"))
             await stop.wait()
         finally:
             await self.stop()
@@ -305,6 +316,8 @@ class Trader:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        if self.alerts is not None:
+            self.alerts.close()
         cancel_open = self.settings.trading.cancel_on_stop
         if self.execution is not None:
             with contextlib.suppress(Exception):
@@ -691,7 +704,9 @@ class Trader:
         if self.chain is not None:
             now = self.clock.time()
             sections["risk_audit"] = self.chain.risk.counters.as_dict()
-            sections["rate_limits"] = self.chain.limiter.snapshot(now)
+            sections["rate_limits"] = rate_limit_section(
+                self.chain.limiter.snapshot(now), lambda cid: self.labels.get(cid, cid)
+            )
         if self.execution is not None:
             sections["execution"] = self.execution.status()
         if self.ledger is not None:
@@ -715,6 +730,8 @@ class Trader:
         }
         if self.runner is not None:
             sections["strategies"] = self.runner.status()
+        if self.alerts is not None:
+            sections["alerts"] = self.alerts.stats()
         sections["trader"] = {
             "started_epoch": self.started_epoch,
             "decisions": self.decisions,
@@ -728,6 +745,8 @@ class Trader:
         """Hot-reloadable keys: trading limits, risk thresholds (strategies keep their params
         until restart in this version)."""
         self.settings = settings
+        if self.alerts is not None:
+            self.alerts.update_settings(settings.alert)
         if self.chain is not None:
             self.chain.limiter.update_config(
                 RateLimitConfig.from_trading(

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from polymarket_bot.config import ConfigError, load_settings
@@ -53,7 +53,11 @@ from polymarket_bot.engine.stack.specs import (
 from polymarket_bot.engine.stack.state import (
     STACK_FILE,
     ChildRecord,
+    ProcessStatus,
     StackState,
+    StackStatus,
+    StopOutcome,
+    StopReport,
     read_state,
     write_state,
 )
@@ -109,60 +113,6 @@ class StackOptions:
     """More `trade` options (the demo passes --sim-markets)."""
     health_timeout: float = 60.0
     stop_timeout: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class StopOutcome:
-    role: str
-    pid: int
-    result: str
-    """`stopped` (exited after the graceful request), `killed` (forced after the timeout),
-    `not running` (already gone: stale record), `pid reused` (left alone), `failed`."""
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.result != "failed"
-
-
-@dataclass(slots=True)
-class StopReport:
-    run_dir: Path
-    found: bool
-    """A stack was recorded in run/stack.json."""
-    outcomes: list[StopOutcome] = field(default_factory=list)
-    removed: list[Path] = field(default_factory=list)
-    """Stale pid and lock files deleted."""
-
-    @property
-    def ok(self) -> bool:
-        return all(o.ok for o in self.outcomes)
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessStatus:
-    record: ChildRecord
-    running: bool
-    health: Health | None
-
-
-@dataclass(slots=True)
-class StackStatus:
-    run_dir: Path
-    state: StackState | None
-    processes: list[ProcessStatus] = field(default_factory=list)
-
-    @property
-    def running(self) -> bool:
-        return self.state is not None and any(p.running for p in self.processes)
-
-    @property
-    def healthy(self) -> bool:
-        return (
-            self.state is not None
-            and bool(self.processes)
-            and all(p.running and p.health is not None and p.health.ok for p in self.processes)
-        )
 
 
 class StackLauncher:

@@ -12,6 +12,9 @@ processes, later) find exactly those processes.
    "identity": "linux:123456", "log": "/srv/bot/logs/stack-trade.log",
    "pid_file": "/srv/bot/run/trade.pid"}, ...]}
 ```
+
+Also the launcher's answers: `StopReport` (per process `StopOutcome`) and `StackStatus` (per
+process `ProcessStatus`).
 """
 
 from __future__ import annotations
@@ -20,9 +23,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polymarket_bot.engine.stack.specs import Health
 from polymarket_bot.storage.snapshots import read_json, write_json_atomic
 
-__all__ = ["STACK_FILE", "ChildRecord", "StackState", "read_state", "write_state"]
+__all__ = [
+    "STACK_FILE",
+    "ChildRecord",
+    "ProcessStatus",
+    "StackState",
+    "StackStatus",
+    "StopOutcome",
+    "StopReport",
+    "read_state",
+    "write_state",
+]
 
 STACK_FILE = "stack.json"
 _VERSION = 1
@@ -108,3 +122,60 @@ def read_state(run_dir: Path) -> StackState | None:
 
 def write_state(run_dir: Path, state: StackState) -> None:
     write_json_atomic(run_dir / STACK_FILE, state.to_json(), fsync=True)
+
+
+# -- what stop and status report ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StopOutcome:
+    role: str
+    pid: int
+    result: str
+    """`stopped` (exited after the graceful request), `killed` (forced after the timeout),
+    `not running` (already gone: stale record), `pid reused` (left alone), `failed`."""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.result != "failed"
+
+
+@dataclass(slots=True)
+class StopReport:
+    run_dir: Path
+    found: bool
+    """A stack was recorded in run/stack.json."""
+    outcomes: list[StopOutcome] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+    """Stale pid and lock files deleted."""
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStatus:
+    record: ChildRecord
+    running: bool
+    health: Health | None
+
+
+@dataclass(slots=True)
+class StackStatus:
+    run_dir: Path
+    state: StackState | None
+    processes: list[ProcessStatus] = field(default_factory=list)
+
+    @property
+    def running(self) -> bool:
+        return self.state is not None and any(p.running for p in self.processes)
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            self.state is not None
+            and bool(self.processes)
+            and all(p.running and p.health is not None and p.health.ok for p in self.processes)
+        )
