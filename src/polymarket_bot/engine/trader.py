@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 from collections.abc import Mapping
@@ -349,11 +350,18 @@ class Trader:
             chosen = tradeable[: self.options.max_markets]
         else:
             chosen = [m for m in tradeable if m.condition_id in wanted]
+        # Outcomes per neg-risk event, as the catalogue lists them (arbitrage needs them all).
+        siblings: dict[str, int] = {}
+        for m in tradeable:
+            if m.neg_risk and m.event_id:
+                siblings[m.event_id] = siblings.get(m.event_id, 0) + 1
         for m in chosen:
             label = market_label(m)
             info = m.to_market_info(label)
             if info is None:
                 continue
+            if info.neg_risk and info.event_id and info.event_market_count is None:
+                info = dataclasses.replace(info, event_market_count=siblings.get(info.event_id))
             self.markets[info.condition_id] = info
             self.token_market[info.yes_token] = info
             self.token_market[info.no_token] = info
