@@ -146,5 +146,5 @@ async def test_complement_arb_buys_a_mispriced_neg_risk_event(tmp_path: Path) ->
         if r.get("strategy") == "complement_arb" and r["event"] == "submit"
     ]
     assert {r["side"] for r in submits} == {"BUY"}
-    assert {r["market_id"] for r in submits} <= {n for n in event.market_names}
+    assert {r["market_id"] for r in submits} <= set(event.market_names)
     check_audit(tmp_path / "reports", "complement_arb")
