@@ -14,6 +14,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
+
 from polymarket_bot.config import build_settings
 from polymarket_bot.core.types import from_base_units
 from polymarket_bot.engine.trader import Trader, TraderOptions
@@ -66,6 +68,16 @@ async def test_offline_run_keeps_ledger_equal_to_the_venue(tmp_path: Path) -> No
             assert trader.manager is not None
             manager = trader.manager
             await eventually(lambda: manager.counts["filled"] >= 3, 90, "three filled orders")
+            # Freeze the market, then let every fill already made reach the ledger: fills racing
+            # the stop are the order tracker's business, not this test's.
+            async with httpx.AsyncClient() as client:
+                await client.post(f"{sim.rest_url}/admin/pause", json={"paused": True})
+            assert trader.identity is not None and trader.ledger is not None
+            account = sim.state.exchange.account(trader.identity.signer.address)
+            ledger_ = trader.ledger
+            await eventually(
+                lambda: ledger_.cash == from_base_units(account.pusd), 30, "the ledger to settle"
+            )
         finally:
             stop.set()
             await run

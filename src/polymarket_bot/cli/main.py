@@ -19,6 +19,7 @@ def _register() -> None:
         config_cmd,
         demo_cmd,
         monitor_cmd,
+        orders_ws_cmd,
         probe_cmd,
         sim_cmd,
         stack_cmd,
@@ -33,6 +34,7 @@ def _register() -> None:
     app.command("demo")(demo_cmd.demo)
     app.add_typer(probe_cmd.app, name="probe")
     app.add_typer(stack_cmd.app, name="stack")
+    app.command("orders-ws")(orders_ws_cmd.orders_ws)
     app.command("replay")(store_cmd.replay)
     app.command("export")(store_cmd.export)
 

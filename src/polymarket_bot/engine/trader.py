@@ -44,6 +44,7 @@ from polymarket_bot.engine.execution.dry_run import DryRunExecution
 from polymarket_bot.engine.execution.manager import OrderManager
 from polymarket_bot.engine.execution.port import ExecutionPort
 from polymarket_bot.engine.execution.venue import VenueExecution
+from polymarket_bot.engine.execution.venue_reports import Identity as VenueIdentity
 from polymarket_bot.engine.market_data.books import UpdateKind
 from polymarket_bot.engine.market_data.catalogue import CatalogueMarket
 from polymarket_bot.engine.market_data.config import MarketDataConfig
@@ -53,6 +54,12 @@ from polymarket_bot.engine.reporting import (
     positions_document,
     rate_limit_section,
     summary_document,
+)
+from polymarket_bot.engine.tracking import (
+    OrderTracker,
+    TrackerConfig,
+    load_inventory,
+    prior_order_ids,
 )
 from polymarket_bot.engine.venue_setup import (
     Identity,
@@ -156,6 +163,7 @@ class Trader:
         self.identity: Identity | None = None
         self.sink: ReportSink | None = None
         self.rest: ClobRestClient | None = None
+        self.market_rest: ClobRestClient | None = None
         self.gamma: GammaClient | None = None
         self.market_data: MarketDataService | None = None
         self.execution: ExecutionPort | None = None
@@ -163,6 +171,7 @@ class Trader:
         self.dry_run: DryRunExecution | None = None
         self.manager: OrderManager | None = None
         self.ledger: Ledger | None = None
+        self.tracker: OrderTracker | None = None
         self.ledger_start = Decimal(0)
         self.runner: StrategyRunner | None = None
         self.chain: DecisionChain | None = None
@@ -205,13 +214,22 @@ class Trader:
             runtime_mode=self.mode.value,
         )
         proxy = s.service.proxy
-        limiter = RestLimiter(
-            max_concurrency=s.service.rest_max_concurrency,
-            rate_per_sec=s.service.rest_rate_limit_per_sec,
-        )
+        # Two clients: trading calls (orders, cancels, heartbeats, account reads) must never queue
+        # behind the market-data REST budget (SERVICE_REST_MAX_CONCURRENCY /
+        # SERVICE_REST_RATE_LIMIT_PER_SEC), which paces book polling only.
         self.rest = ClobRestClient(
             ep.rest_url,
-            limiter=limiter,
+            proxy=proxy,
+            clock=self.clock,
+            chain_id=s.venue.chain_id,
+            timeout=s.service.request_timeout_seconds,
+        )
+        self.market_rest = ClobRestClient(
+            ep.rest_url,
+            limiter=RestLimiter(
+                max_concurrency=s.service.rest_max_concurrency,
+                rate_per_sec=s.service.rest_rate_limit_per_sec,
+            ),
             proxy=proxy,
             clock=self.clock,
             chain_id=s.venue.chain_id,
@@ -230,7 +248,7 @@ class Trader:
         self.market_data = MarketDataService(
             md_config,
             clock=self.clock,
-            rest=self.rest,
+            rest=self.market_rest,
             gamma=self.gamma,
             on_update=self._on_market_update,
         )
@@ -238,9 +256,23 @@ class Trader:
         await self.market_data.refresh_catalogue()
         self._select_markets()
 
-        starting_cash = await self._starting_cash()
-        self.ledger_start = starting_cash
-        self.ledger = Ledger(starting_cash)
+        inventory = None
+        if self.mode is RunMode.DRY_RUN:
+            self.ledger = Ledger(await self._starting_cash())
+        else:  # start-up reconciliation: cash and positions as the venue has them
+            ident = self.identity
+            assert ident is not None
+            inventory = await load_inventory(
+                self.rest,
+                identity=VenueIdentity.of(
+                    ident.creds.api_key, (ident.signer.address, ident.funder or "")
+                ),
+                markets=self.token_market.get,
+                tokens=self.token_market,
+                clock=self.clock,
+            )
+            self.ledger = inventory.seed_ledger()
+        self.ledger_start = self.ledger.starting_cash
         execution_mode = {
             RunMode.OFFLINE: "simulation",
             RunMode.DRY_RUN: "dry-run",
@@ -279,6 +311,23 @@ class Trader:
                 on_tick_size=self.market_data.catalogue.set_tick,
             )
         await self.execution.start()
+        if isinstance(self.execution, VenueExecution):
+            ident = self.identity
+            assert ident is not None
+            self.tracker = OrderTracker(
+                self.manager,
+                self.rest,
+                ident.creds,
+                clock=self.clock,
+                config=TrackerConfig.from_settings(s),
+                sink=self.sink,
+                user_stream=self.execution.user_stream,
+                query=self.execution.query,
+                prior_ids=prior_order_ids(s.paths.reports_dir / "orders.jsonl"),
+                tokens=lambda: self.token_market,
+                proxy=proxy,
+            )
+            await self.tracker.start(inventory)
         self._build_decisions(books)
         if self.reloader is not None:
             self.reloader.subscribe(self._on_reload)
@@ -319,6 +368,9 @@ class Trader:
         self._tasks = []
         if self.alerts is not None:
             self.alerts.close()
+        if self.tracker is not None:
+            with contextlib.suppress(Exception):
+                await self.tracker.stop()
         cancel_open = self.settings.trading.cancel_on_stop
         if self.execution is not None:
             with contextlib.suppress(Exception):
@@ -329,7 +381,7 @@ class Trader:
         self._housekeeping()
         if self.market_data is not None:
             await self.market_data.stop()
-        for client in (self.rest, self.gamma):
+        for client in (self.rest, self.market_rest, self.gamma):
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.aclose()
@@ -538,8 +590,7 @@ class Trader:
         for intent in batch.approved:
             if isinstance(intent, CancelIntent):
                 await self._cancel(intent)
-        for intent in orders:
-            self.chain.limiter.record(intent, now)
+        for intent in orders:  # (the chain already recorded them in the rate limiter)
             self.market_data_hit(intent.token_id)
         if orders:
             await self.execution.submit_many(orders)
@@ -707,7 +758,9 @@ class Trader:
             # clobber another process's part of the section).
             for key, value in self.market_data.status().items():
                 sections[f"fetch_info.{key}"] = value
-        if isinstance(self.execution, VenueExecution):
+        if self.tracker is not None:  # orders_ws, orders_rest, external fills, reconcile
+            sections.update(self.tracker.status_sections())
+        elif isinstance(self.execution, VenueExecution):
             sections["fetch_info.orders_ws"] = self.execution.orders_ws_status()
         if self.chain is not None:
             now = self.clock.time()
@@ -717,7 +770,7 @@ class Trader:
             )
         if self.execution is not None:
             sections["execution"] = self.execution.status()
-        if self.ledger is not None:
+        if self.ledger is not None and self.tracker is None:
             ext = self.ledger.external
             sections["external_fills"] = {
                 "processed": ext.processed,

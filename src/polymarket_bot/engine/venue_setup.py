@@ -66,8 +66,12 @@ async def resolve_identity(settings: Settings, rest: ClobRestClient) -> Identity
     if mode is RunMode.DRY_RUN:
         return None
     if mode is RunMode.OFFLINE:
-        # A throwaway key for this run only: the simulator funds it on first sight.
-        signer = PrivateKeySigner(secrets.token_bytes(32))
+        # POLY_PRIVATE_KEY when given (a restarted trader is the same simulator account), else a
+        # throwaway key for this run only; the simulator funds an address on first sight.
+        key = settings.credentials.private_key
+        signer = PrivateKeySigner(
+            key.get_secret_value() if key is not None else secrets.token_bytes(32)
+        )
         creds = await rest.create_or_derive_api_key(signer)
         rest.set_credentials(creds, signer.address)
         return Identity(signer, creds, None, 0)

@@ -55,6 +55,8 @@ BookLookup = Callable[[str], BookReader | None]
 
 _E = OrderEventKind
 _S = OrderState
+_CHANNEL_MODE: Final = {"rest_poll": "order_rest"}
+"""trades.jsonl `execution_mode` of a source tag (seed §16: order_ws | order_rest)."""
 _RECENT_FILLED: Final = 20
 _STATUS_ITEMS: Final = 50
 _RESTING = frozenset({_S.LIVE, _S.PARTIAL})
@@ -118,6 +120,10 @@ class OrderManager:
         self.on_discrepancy: Callable[[Order, str], None] | None = None
         """Called when a venue report does not fit our order state (the venue side re-queries)."""
         self.identity = Identity()
+        self.is_own_order: Callable[[str], bool] | None = None
+        """Venue order ids this account placed but this manager does not track (an earlier run
+        of the trader; the trader's orders seen from `orders-ws`): their fills are booked but
+        not counted as external (engine.tracking sets it)."""
         self._orders: dict[str, Order] = {}
         self._by_venue: dict[str, Order] = {}
         self._meta: dict[str, _Meta] = {}
@@ -175,6 +181,16 @@ class OrderManager:
 
     def trade_book(self, trade_id: str) -> TradeBook | None:
         return self._trades.get(trade_id)
+
+    def preload_trades(self, trade_ids: Iterable[str]) -> int:
+        """Mark venue trades as already reflected in the ledger (it was seeded from balances
+        that include them): later reports of them book nothing. Returns how many were new."""
+        added = 0
+        for trade_id in trade_ids:
+            if trade_id not in self._trades:
+                self._trades[trade_id] = TradeBook(booked=True)
+                added += 1
+        return added
 
     def _stamp(self) -> str:
         return iso_ms(self.clock.time())
@@ -400,10 +416,15 @@ class OrderManager:
                 ),
                 ts_ms=ts_ms,
                 liquidity="taker" if leg.taker else "maker",
-                external=order is None,
+                external=order is None
+                and not (self.is_own_order is not None and self.is_own_order(leg.order_id)),
             )
             cls = self.apply_fill(
-                order, fill, source=source, settlement=update.status.value, execution_mode=source
+                order,
+                fill,
+                source=source,
+                settlement=update.status.value,
+                execution_mode=_CHANNEL_MODE.get(source, source),
             )
             if cls is FillClass.DUPLICATE:
                 continue
@@ -449,7 +470,7 @@ class OrderManager:
                 rec.void_trade_record(
                     fill,
                     timestamp=stamp,
-                    execution_mode=source,
+                    execution_mode=_CHANNEL_MODE.get(source, source),
                     source=source,
                     runtime_mode=self.runtime_mode,
                 )

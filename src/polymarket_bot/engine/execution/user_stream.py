@@ -25,6 +25,7 @@ from polymarket_bot.protocol.codec import UserDecoder
 from polymarket_bot.protocol.errors import DecodeError
 from polymarket_bot.protocol.mapping import order_update, trade_update
 from polymarket_bot.protocol.wire import OrderEvent, TradeEvent
+from polymarket_bot.transport.retry import Backoff
 from polymarket_bot.transport.ws import WsConnection, WsState
 
 __all__ = ["SOURCE_WS", "UserStream", "user_auth_frame"]
@@ -60,6 +61,7 @@ class UserStream:
         proxy: str | None = None,
         ping_interval: float = 10.0,
         silence_timeout: float = 30.0,
+        backoff: Backoff | None = None,
     ) -> None:
         self.manager = manager
         self.creds = creds
@@ -77,6 +79,7 @@ class UserStream:
             subscribe_frames=lambda: [user_auth_frame(self.creds, self.markets)],
             ping_interval=ping_interval,
             silence_timeout=silence_timeout,
+            backoff=backoff,
             proxy=proxy,
             clock=clock or LiveClock(),
             on_state=self._on_state,

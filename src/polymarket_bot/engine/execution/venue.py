@@ -28,6 +28,7 @@ process hangs, the venue cancels its orders within ~15 s. With heartbeats on, or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Coroutine, Sequence
@@ -143,6 +144,9 @@ class VenueExecution:
             except Exception:
                 log.exception("execution: cancel-all at stop failed")
         self._stopping = True
+        for order in self.manager.unknown_orders():  # e.g. a send interrupted by the stop
+            with contextlib.suppress(Exception):
+                await self.query.query(order, allow_not_found=True)
         tasks = list(self._tasks)
         if self.heartbeat is not None:
             await self.heartbeat.stop()
@@ -168,11 +172,22 @@ class VenueExecution:
             response = await self.rest.post_order(
                 signed, order.order_type, post_only=self.manager.meta_post_only(order)
             )
+        except asyncio.CancelledError:
+            self._interrupted([order])
+            raise
         except Exception as exc:
             await self._submit_failed(order, exc)
             return order
         await self._on_response(order, response)
         return order
+
+    def _interrupted(self, orders: Sequence[Order]) -> None:
+        """A send cancelled by `stop()`: UNKNOWN, resolved by `stop()` itself (no resolver)."""
+        for order in orders:
+            if order.state is _S.SUBMITTED:
+                self.manager.apply_event(
+                    order, _E.STATUS_UNKNOWN, source=SOURCE_REST, reason="send interrupted by stop"
+                )
 
     async def submit_many(self, intents: Sequence[OrderIntent]) -> list[Order]:
         orders = [self.manager.create(intent) for intent in intents]
@@ -193,6 +208,9 @@ class VenueExecution:
             responses = await self.rest.post_orders(
                 [(signed, order.order_type) for order, signed in batch], post_only=post_only
             )
+        except asyncio.CancelledError:  # stopped mid-send: the venue may or may not have them
+            self._interrupted([order for order, _ in batch])
+            raise
         except Exception as exc:
             for order, _ in batch:
                 await self._submit_failed(order, exc)

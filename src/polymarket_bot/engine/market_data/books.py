@@ -25,12 +25,10 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from polymarket_bot.core.book import (
-    PRICE_SCALE,
     BookSet,
     BookWire,
     DesyncReason,
     OrderBook,
-    price_units,
 )
 from polymarket_bot.core.errors import InvalidValueError
 from polymarket_bot.core.types import Side, TickSize
@@ -41,7 +39,6 @@ from polymarket_bot.protocol.wire import (
     LastTradePriceEvent,
     PriceChangeEntry,
     PriceChangeEvent,
-    PriceLevelWire,
     TickSizeChangeEvent,
 )
 from polymarket_bot.protocol.wire_rest import OrderBookSummary
@@ -53,18 +50,6 @@ _log = logging.getLogger(__name__)
 _BUY: Final = Side.BUY
 _INVALID_OPERATION: Final = b"INVALID OPERATION"
 _TICKS: dict[str, TickSize] = {t.value: t for t in TickSize}
-_UNITS: dict[str, int] = {}
-"""Wire price string -> units of 10**-4 for the top-of-book check (bounded: ~10**4 prices)."""
-_UNITS_MAX: Final = 50_000
-_EMPTY_ASK: Final = (0, PRICE_SCALE)
-
-
-def _units(price: str) -> int:
-    units = price_units(price)  # InvalidValueError for garbage
-    if len(_UNITS) >= _UNITS_MAX:
-        _UNITS.clear()
-    _UNITS[price] = units
-    return units
 
 
 class UpdateKind(str, enum.Enum):
@@ -111,10 +96,6 @@ class _Resync:
     @property
     def soft(self) -> bool:
         return self.reason is None
-
-
-def _levels(levels: Iterable[PriceLevelWire]) -> list[tuple[str, str]]:
-    return [(lv.price, lv.size) for lv in levels]
 
 
 def _tick(value: str | None) -> TickSize | None:
@@ -265,7 +246,9 @@ class BookIngest:
         books = self._books
         held = self._resync
         buy = _BUY
-        last: dict[str, PriceChangeEntry] = {}
+        # Each touched book with the last entry applied to it: its top of book is checked once,
+        # after the whole frame (the venue sends each asset's top as of the end of the message).
+        last: dict[str, tuple[OrderBook, PriceChangeEntry]] = {}
         for change in ev.price_changes:
             aid = change.asset_id
             # Only the connection that delivered this asset's snapshot in its current session
@@ -279,42 +262,17 @@ class BookIngest:
             if held and aid in held and self._hold(aid, ts, change):
                 continue
             book.apply_level(change.side is buy, change.price, change.size, ts)
-            last[aid] = change
+            last[aid] = book, change
         if not last:
             return
         self.deltas += len(ev.price_changes)
         on_update = self.on_update
-        units = _UNITS
-        for aid, change in last.items():
-            # Inlined `OrderBook.top_matches` (this runs once per asset per frame): the venue's
-            # top after the frame must be ours. It writes an empty bid side as "0" and an empty
-            # ask side as "0" or "1"; a field absent or "" is not compared.
-            book = books[aid]
-            bid, ask = change.best_bid, change.best_ask
-            if bid:
-                theirs = units.get(bid)
-                if theirs is None:
-                    theirs = _units(bid)
-                if (book.best_bid_units() or 0) != theirs:
-                    self._mismatch(aid, book)
-                    continue
-            if ask:
-                theirs = units.get(ask)
-                if theirs is None:
-                    theirs = _units(ask)
-                mine = book.best_ask_units()
-                if mine != theirs if mine is not None else theirs not in _EMPTY_ASK:
-                    self._mismatch(aid, book)
-                    continue
-            if not bid and not ask and book.is_crossed():
-                self.desync(aid, ResyncReason.CROSSED)
-                continue
-            if on_update is not None:
+        for aid, (book, change) in last.items():
+            reason = book.check_wire_top(change.best_bid, change.best_ask)
+            if reason is not None:
+                self.desync(aid, ResyncReason(reason.value))  # CROSSED or TOP_MISMATCH
+            elif on_update is not None:
                 on_update(aid, UpdateKind.PRICE_CHANGE)
-
-    def _mismatch(self, asset_id: str, book: OrderBook) -> None:
-        reason = ResyncReason.CROSSED if book.is_crossed() else ResyncReason.TOP_MISMATCH
-        self.desync(asset_id, reason)
 
     def _hold(self, asset_id: str, ts: int, change: PriceChangeEntry) -> bool:
         """Record a delta for a pending snapshot; True if it must not be applied now."""
@@ -385,8 +343,8 @@ class BookIngest:
                     return True  # the same snapshot again (a quiet market): nothing to do
             if state is not None and state.soft:
                 before = book.to_wire()
-        book.apply_snapshot(
-            _levels(ev.bids), _levels(ev.asks), ts, ev.hash or None, tick_size=_tick(ev.tick_size)
+        book.apply_wire_snapshot(
+            ev.bids, ev.asks, ts, ev.hash or None, tick_size=_tick(ev.tick_size)
         )
         if ev.market and not book.market:
             book.market = ev.market
