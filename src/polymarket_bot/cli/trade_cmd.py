@@ -6,18 +6,17 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from polymarket_bot.cli.common import LogLevelOption, normalise_log_level
-from polymarket_bot.config import ConfigError, ConfigReloader, load_settings
+from polymarket_bot.cli.common import LogLevelOption, load_for_process, stop_event_on_signals
+from polymarket_bot.config import ConfigReloader
 from polymarket_bot.core.modes import RunMode
+from polymarket_bot.engine.stack.locks import LockHeld, claim_wallet
 from polymarket_bot.engine.trader import Trader, TraderOptions
-from polymarket_bot.observability.logging import register_secrets, setup_logging
 
 EXIT_CONFIG_ERROR = 2
 EXIT_ALREADY_RUNNING = 3
@@ -48,24 +47,9 @@ def trade(
     log_level: LogLevelOption = "INFO",
 ) -> None:
     """Trade: market data, strategies, risk and execution in OFFLINE, DRY-RUN or LIVE mode."""
-    level = normalise_log_level(log_level)
     overrides: dict[str, Any] = {"mode.live_confirm": True} if live else {}
-    try:
-        loaded = load_settings(overrides=overrides or None)
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(EXIT_CONFIG_ERROR) from None
+    loaded = load_for_process(log_level, overrides=overrides)
     settings = loaded.settings
-    log = settings.logging
-    setup_logging(
-        level,
-        log_file=log.file,
-        max_bytes=log.max_bytes,
-        backup_count=log.backup_count,
-        console=log.console,
-        secrets=settings.secret_values(),
-    )
-    register_secrets(*settings.secret_values())
     if settings.run_mode is RunMode.LIVE and not live and not settings.mode.live_confirm:
         typer.echo("LIVE trading needs an explicit --live (or POLY_LIVE_CONFIRM=true)", err=True)
         raise typer.Exit(EXIT_CONFIG_ERROR)
@@ -76,6 +60,11 @@ def trade(
         typer.echo(f"a trader is already running (pid {holder}, {pid_path})", err=True)
         raise typer.Exit(EXIT_ALREADY_RUNNING)
     run_dir.mkdir(parents=True, exist_ok=True)
+    try:  # one engine per wallet: two traders on one account race each other
+        wallet = claim_wallet(settings)
+    except LockHeld as held:
+        typer.echo(f"another trader holds this wallet: {held}", err=True)
+        raise typer.Exit(EXIT_ALREADY_RUNNING) from None
     pid_path.write_text(json.dumps({"pid": os.getpid()}), encoding="utf-8")
     options = TraderOptions(
         interval=interval,
@@ -87,19 +76,15 @@ def trade(
     try:
         asyncio.run(_main(loaded, options, duration))
     finally:
+        wallet.release(os.getpid())
         with contextlib.suppress(OSError):
             if _read_pid(pid_path) == os.getpid():
                 pid_path.unlink()
 
 
 async def _main(loaded: Any, options: TraderOptions, duration: float | None) -> None:
-    stop = asyncio.Event()
+    stop = stop_event_on_signals(duration)
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    if duration is not None:
-        loop.call_later(duration, stop.set)
     reloader = ConfigReloader(loaded)
     reloader.start(loop)
     trader = Trader(loaded.settings, options=options, reloader=reloader)
