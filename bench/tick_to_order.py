@@ -6,9 +6,9 @@ every new best bid of one market with a post-only bid far below it (it never tra
 only moves when the bench moves it). The bench moves the top of the book by placing or cancelling
 a maker bid directly on the simulator's exchange and publishing the change: t0 is taken right
 before the simulator hands the `price_change` frame to its WebSocket writer; t1 when the
-simulator's exchange receives the trader's order (after the REST layer checked its HMAC and
-EIP-712 signature). The floor is a bare WebSocket echo round trip measured in the same run over
-loopback.
+simulator's `POST /order` handler receives the trader's request (before the simulator's own
+HMAC and EIP-712 checks, which are the venue's work, not the trader's). The floor is a bare
+WebSocket echo round trip measured in the same run over loopback.
 
     python bench/tick_to_order.py [--rounds 200]
 """
@@ -37,6 +37,7 @@ from polymarket_bot.core.intents import OrderIntent
 from polymarket_bot.core.types import OrderType, Outcome, Side
 from polymarket_bot.engine.trader import Trader, TraderOptions
 from polymarket_bot.protocol.amounts import limit_order_amounts
+from polymarket_bot.sim import rest_trading
 from polymarket_bot.sim.model import OrderRequest
 from polymarket_bot.sim.server import SimServer
 
@@ -111,8 +112,31 @@ async def echo_round_trips(rounds: int) -> list[float]:
     return out
 
 
+ARRIVALS: list[float] = []
+ARRIVED = asyncio.Event()
+
+
+def _record_arrivals() -> None:
+    """Time-stamp every POST /order(s) as the simulator's handler receives it (before its own
+    HMAC and signature checks): the trader's work ends when the request is in."""
+    for name in ("post_order", "post_orders"):
+        original = getattr(rest_trading, name)
+
+        def stamped(original: Any) -> Any:
+            async def handler(state: Any, req: Any) -> Any:
+                ARRIVALS.append(time.perf_counter())
+                ARRIVED.set()
+                return await original(state, req)
+
+            return handler
+
+        setattr(rest_trading, name, stamped(original))
+
+
 async def tick_to_order(rounds: int, tmp: Path) -> list[float]:
     unlimited = {"interval_seconds": 60, "max_orders": 1_000_000}
+    _record_arrivals()  # before the server builds its routes
+    arrivals, arrived = ARRIVALS, ARRIVED
     async with SimServer(n_markets=2, seed=1, with_flow=False) as sim:
         settings = build_settings(
             {
@@ -139,17 +163,6 @@ async def tick_to_order(rounds: int, tmp: Path) -> list[float]:
         stop = asyncio.Event()
         run = asyncio.create_task(trader.run(stop))
         exchange = sim.state.exchange
-        arrivals: list[float] = []
-        arrived = asyncio.Event()
-        original = exchange.place_order
-
-        def recording_place_order(req: OrderRequest, now: float) -> Any:
-            if req.owner != MAKER_OWNER:
-                arrivals.append(time.perf_counter())
-                arrived.set()
-            return original(req, now)
-
-        exchange.place_order = recording_place_order  # type: ignore[method-assign]
         try:
             deadline = time.monotonic() + 30
             while trader.manager is None or not trader.markets:
@@ -194,7 +207,6 @@ async def tick_to_order(rounds: int, tmp: Path) -> list[float]:
                 latencies.append(arrivals[before] - t0)
             return latencies
         finally:
-            exchange.place_order = original  # type: ignore[method-assign]
             stop.set()
             await run
 
