@@ -17,8 +17,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -61,6 +59,12 @@ from polymarket_bot.engine.tracking import (
     load_inventory,
     prior_order_ids,
 )
+from polymarket_bot.engine.trader_views import (
+    LedgerPositions,
+    OrdersByClient,
+    ServiceBooks,
+    market_label,
+)
 from polymarket_bot.engine.venue_setup import (
     Identity,
     VenueEndpoints,
@@ -77,10 +81,9 @@ from polymarket_bot.transport.gamma import GammaClient
 from polymarket_bot.transport.ratelimit import RestLimiter
 from polymarket_bot.transport.rest import ClobRestClient
 
-__all__ = ["Trader", "TraderOptions", "market_label"]
+__all__ = ["Trader", "TraderOptions"]
 
 _log = logging.getLogger(__name__)
-_SIM_SLUG = re.compile(r"^sim-\d+$")
 _TIMER_S = 1.0
 _STATUS_MIN_S = 2.0
 
@@ -97,52 +100,6 @@ class TraderOptions:
     sim_seed: int = 7
     sim_port: int = 0
     status_interval: float = 5.0
-
-
-def market_label(m: CatalogueMarket) -> str:
-    """The short name reports use as `market_id`: the simulator's `SIM-n`, else the slug."""
-    if _SIM_SLUG.match(m.slug):
-        return m.slug.upper()
-    return m.slug or m.condition_id
-
-
-class _LedgerPositions(Mapping[PositionKey, Any]):
-    """Strategies' read-only view of the ledger positions (shares and cost)."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-
-    def __getitem__(self, key: PositionKey) -> Any:
-        from polymarket_bot.core.intents import PositionInfo
-
-        p = self._ledger.positions[key]
-        return PositionInfo(p.shares, p.cost_basis)
-
-    def __iter__(self) -> Any:
-        return iter(self._ledger.positions)
-
-    def __len__(self) -> int:
-        return len(self._ledger.positions)
-
-
-class _Books(Mapping[str, OrderBook]):
-    """The market-data service's books as a mapping (read-only)."""
-
-    def __init__(self, service: MarketDataService, tokens: Mapping[str, Any]) -> None:
-        self._svc = service
-        self._tokens = tokens
-
-    def __getitem__(self, token: str) -> OrderBook:
-        book = self._svc.book(token)
-        if book is None:
-            raise KeyError(token)
-        return book
-
-    def __iter__(self) -> Any:
-        return iter(self._tokens)
-
-    def __len__(self) -> int:
-        return len(self._tokens)
 
 
 class Trader:
@@ -278,7 +235,7 @@ class Trader:
             RunMode.DRY_RUN: "dry-run",
             RunMode.LIVE: "live",
         }[self.mode]
-        books = _Books(self.market_data, self.token_market)
+        books = ServiceBooks(self.market_data, self.token_market)
         self.manager = OrderManager(
             self.ledger,
             self.sink,
@@ -454,11 +411,11 @@ class Trader:
             }
         return out
 
-    def _build_decisions(self, books: _Books) -> None:
+    def _build_decisions(self, books: ServiceBooks) -> None:
         assert self.ledger is not None and self.manager is not None
         strategies = create_strategies(self._resolved_strategy_config())
-        positions = _LedgerPositions(self.ledger)
-        orders = _OrdersByClient(self.manager)
+        positions = LedgerPositions(self.ledger)
+        orders = OrdersByClient(self.manager)
         views = {
             st.name: StrategyView(
                 st.name,
@@ -641,7 +598,7 @@ class Trader:
             equity=self.ledger.equity(self.marks()),
         )
         return DecisionContext(
-            books=_Books(self.market_data, self.token_market),
+            books=ServiceBooks(self.market_data, self.token_market),
             markets=self.markets,
             portfolio=portfolio,
             feed_age_seconds=self.market_data.feed_age_seconds,
@@ -818,22 +775,3 @@ class Trader:
                 RiskConfig.from_dict(settings.risk.model_dump(mode="json"))
             )
             self.chain.max_intent_notional = settings.trading.max_order_notional
-
-
-class _OrdersByClient(Mapping[str, Any]):
-    """The order manager's orders by client id, read-only (strategies' open-order view)."""
-
-    def __init__(self, manager: OrderManager) -> None:
-        self._manager = manager
-
-    def __getitem__(self, key: str) -> Any:
-        order = self._manager.get(key)
-        if order is None:
-            raise KeyError(key)
-        return order
-
-    def __iter__(self) -> Any:
-        return iter([o.client_id for o in self._manager.orders()])
-
-    def __len__(self) -> int:
-        return len(self._manager.orders())
