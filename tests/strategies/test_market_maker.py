@@ -13,6 +13,7 @@ from strategy_kit import World, market
 from polymarket_bot.core.decisions import Decision, Stage
 from polymarket_bot.core.intents import CancelIntent, Intent, OrderIntent
 from polymarket_bot.core.orders import Order, OrderState
+from polymarket_bot.core.ratelimit import FrequencyLimit, RateDecision, RateScope
 from polymarket_bot.core.types import OrderType, Outcome, Side, TickSize, is_on_tick
 from polymarket_bot.strategies.market_maker import MarketMaker, MarketMakerParams
 
@@ -158,6 +159,44 @@ def test_rejected_quote_backs_off() -> None:
     )
     w.clock.advance(5)
     assert len(mm.on_timer(w.clock.time(), w.view("mm"))) == 2
+
+
+def test_rate_limited_quote_waits_for_the_limits_spacing() -> None:
+    # 3 orders per 60 s: retrying before 20 s could only be refused again.
+    m = market()
+    w = World([m])
+    mm = make(retry_seconds=5)
+    out = mm.on_event(w.snapshot(m.yes_token, [("0.48", "9")], [("0.52", "9")]), w.view("mm"))
+    limit = FrequencyLimit(60.0, 3)
+    rate = RateDecision(False, RateScope.MARKET_SIDE, limit, 3)
+    for intent in out:
+        mm.on_decision(
+            Decision(intent, False, Stage.RATE_LIMIT, "strategy_rate_limit", rate=rate),
+            w.clock.time(),
+        )
+    w.clock.advance(19)  # past retry_seconds, not past the limit's spacing
+    assert (
+        mm.on_event(w.snapshot(m.yes_token, [("0.48", "8")], [("0.52", "9")]), w.view("mm")) == []
+    )
+    w.clock.advance(1)
+    assert len(mm.on_timer(w.clock.time(), w.view("mm"))) == 2
+
+
+def test_a_block_by_the_strategy_wide_budget_pauses_every_market() -> None:
+    # 20 orders per 60 s for the whole strategy: after a block nothing is quoted for 3 s.
+    a, b = market(1), market(2)
+    w = World([a, b])
+    mm = make()
+    out = mm.on_event(w.snapshot(a.yes_token, [("0.48", "9")], [("0.52", "9")]), w.view("mm"))
+    rate = RateDecision(False, RateScope.STRATEGY, FrequencyLimit(60.0, 20), 20)
+    mm.on_decision(
+        Decision(out[0], False, Stage.RATE_LIMIT, "strategy_rate_limit", rate=rate), w.clock.time()
+    )
+    w.clock.advance(2.9)
+    snap_b = w.snapshot(b.yes_token, [("0.38", "9")], [("0.42", "9")])
+    assert not mm.on_event(snap_b, w.view("mm"))
+    w.clock.advance(0.1)
+    assert len(mm.on_event(snap_b, w.view("mm"))) == 2
 
 
 def test_reduce_only_near_end_date() -> None:

@@ -44,6 +44,7 @@ from polymarket_bot.core.events import (
     TradeUpdate,
 )
 from polymarket_bot.core.intents import CancelIntent, Intent, MarketInfo, OrderIntent
+from polymarket_bot.core.ratelimit import RateScope
 from polymarket_bot.core.types import OrderType, Outcome, Side
 from polymarket_bot.strategies.base import (
     Params,
@@ -123,6 +124,8 @@ class MarketMaker(Strategy[MarketMakerParams]):
         """Per market: what the last quotes were computed from (dropped to force a requote)."""
         self._pending: dict[tuple[str, str], _Pending] = {}
         self._backoff: dict[tuple[str, str], float] = {}
+        self._paused_until = 0.0
+        """Quoting waits until then after a block by a limit every market shares."""
         self._cancelling: dict[str, set[str]] = {}
         """Per market: order ids we asked to cancel (until they leave the open orders)."""
 
@@ -156,7 +159,17 @@ class MarketMaker(Strategy[MarketMakerParams]):
             return
         slot = (intent.market, intent.client_tag)
         self._pending.pop(slot, None)
-        self._backoff[slot] = now + self.params.retry_seconds
+        wait = self.params.retry_seconds
+        rate = decision.rate
+        if rate is not None and not rate.allowed and rate.limit is not None:
+            # Rate-limited: retrying sooner than the limit's average spacing only adds rejects.
+            limit = rate.limit
+            spacing = float(limit.interval_seconds) / max(int(limit.max_orders), 1)
+            wait = max(wait, spacing)
+            if rate.scope is not RateScope.MARKET_SIDE:
+                # A budget shared by every market: all quoting waits, not just this slot.
+                self._paused_until = max(self._paused_until, now + spacing)
+        self._backoff[slot] = now + wait
         self._last_key.pop(intent.market, None)
 
     def _forget(self, market: str) -> None:
@@ -169,6 +182,9 @@ class MarketMaker(Strategy[MarketMakerParams]):
     # -- quoting -------------------------------------------------------------------------------
 
     def _evaluate(self, market: str, view: StrategyView, now: float) -> Sequence[Intent]:
+        if now < self._paused_until:
+            self._last_key.pop(market, None)  # look again at the next event
+            return ()
         info = view.market(market)
         if info is None:
             return ()
