@@ -24,3 +24,21 @@ def restore_logging() -> Iterator[None]:
     for handler, kept in filters.items():
         handler.filters[:] = kept
     root.setLevel(level)
+
+
+QUICK_FEED_TIMINGS = {
+    "ws_stale_after": 0.6,
+    "ws_silence_timeout": 1.2,
+    "ws_ping_interval": 0.3,
+    "ws_snapshot_grace": 0.5,
+    "ws_snapshot_timeout": 3.0,
+    "ws_backoff_base": 0.2,
+    "ws_backoff_cap": 0.5,
+}
+
+
+@pytest.fixture
+def quick_feed() -> dict[str, float]:
+    """Market-data timings for fault drills (`TraderOptions(market_data=...)`): a silent market
+    WS is stale after 0.6 s and replaced after 1.2 s; reconnects back off 0.2-0.5 s."""
+    return dict(QUICK_FEED_TIMINGS)

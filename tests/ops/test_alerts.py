@@ -18,7 +18,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
@@ -561,34 +560,12 @@ async def _eventually(cond: Callable[[], bool], timeout: float, what: str) -> No
 
 
 async def test_a_simulator_ws_fault_in_a_real_trader_mails_degraded_and_fallback(
-    smtp: tuple[Inbox, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    smtp: tuple[Inbox, int], tmp_path: Path, quick_feed: dict[str, float]
 ) -> None:
-    from polymarket_bot.engine import trader as trader_module
-    from polymarket_bot.engine.market_data.config import MarketDataConfig
     from polymarket_bot.engine.trader import Trader, TraderOptions
     from polymarket_bot.sim.server import SimServer
 
     inbox, port = smtp
-    real_from_settings = MarketDataConfig.from_settings
-
-    class QuickFeed:
-        """The trader's market-data config with the staleness timings of the fault tests."""
-
-        @staticmethod
-        def from_settings(settings: Any, **overrides: Any) -> MarketDataConfig:
-            config = real_from_settings(settings, **overrides)
-            return replace(
-                config,
-                ws_stale_after=0.6,
-                ws_silence_timeout=1.2,
-                ws_ping_interval=0.3,
-                ws_snapshot_grace=0.5,
-                ws_snapshot_timeout=3.0,
-                ws_backoff_base=0.2,
-                ws_backoff_cap=0.5,
-            )
-
-    monkeypatch.setattr(trader_module, "MarketDataConfig", QuickFeed)
     async with SimServer(n_markets=2, seed=5) as sim:
         settings = build_settings(
             {
@@ -602,7 +579,8 @@ async def test_a_simulator_ws_fault_in_a_real_trader_mails_degraded_and_fallback
             },
             base_dir=tmp_path,
         )
-        trader = Trader(settings, options=TraderOptions(interval=1.0, status_interval=1.0))
+        options = TraderOptions(interval=1.0, status_interval=1.0, market_data=quick_feed)
+        trader = Trader(settings, options=options)
         stop = asyncio.Event()
         run = asyncio.create_task(trader.run(stop))
         read = status_file_reader(tmp_path / "reports" / "pipeline_status.json")

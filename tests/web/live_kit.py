@@ -2,9 +2,9 @@
 
 `LiveTrading` runs `SimServer` + `Trader` (OFFLINE mode, venue URLs pointed at the sim, reports
 and run dirs under a tmp dir) on an event loop of their own in a background thread, so the test
-body can drive Chromium with Playwright's sync API while both keep trading. `quicken_market_data`
-shortens the trader's market-data timings (the defaults wait ~30 s before calling the WS silent)
-the way tests/ops/test_alerts.py does.
+body can drive Chromium with Playwright's sync API while both keep trading. `market_data` shortens
+the trader's market-data timings (the defaults wait ~30 s before calling the WS silent), as
+tests/ops/test_alerts.py does with the `quick_feed` fixture.
 """
 
 from __future__ import annotations
@@ -15,47 +15,19 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-import pytest
 
 from polymarket_bot.config import build_settings
-from polymarket_bot.engine.market_data.config import MarketDataConfig
 from polymarket_bot.engine.trader import Trader, TraderOptions
 from polymarket_bot.sim.flow import FlowConfig
 from polymarket_bot.sim.server import SimServer
 
 T = TypeVar("T")
-
-
-def quicken_market_data(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The trader's market-data config with the staleness timings of the fault tests: a silent
-    market WS is stale after 0.6 s and replaced after 1.2 s, reconnects back off 0.2-0.5 s."""
-    from polymarket_bot.engine import trader as trader_module
-
-    real_from_settings = MarketDataConfig.from_settings
-
-    class QuickFeed:
-        @staticmethod
-        def from_settings(settings: Any, **overrides: Any) -> MarketDataConfig:
-            config = real_from_settings(settings, **overrides)
-            return replace(
-                config,
-                ws_stale_after=0.6,
-                ws_silence_timeout=1.2,
-                ws_ping_interval=0.3,
-                ws_snapshot_grace=0.5,
-                ws_snapshot_timeout=3.0,
-                ws_backoff_base=0.2,
-                ws_backoff_cap=0.5,
-            )
-
-    monkeypatch.setattr(trader_module, "MarketDataConfig", QuickFeed)
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -161,8 +133,10 @@ class LiveTrading:
         n_markets: int = 3,
         flow: FlowConfig | None = None,
         start_timeout: float = 30.0,
+        market_data: dict[str, float] | None = None,
     ) -> None:
         self.tmp = tmp
+        self.market_data = market_data or {}
         self.reports = tmp / "reports"
         self.run_dir = tmp / "run"
         self.seed = seed
@@ -240,7 +214,8 @@ class LiveTrading:
                 },
                 base_dir=self.tmp,
             )
-            self.trader = Trader(settings, options=TraderOptions(interval=1.0, status_interval=1.0))
+            options = TraderOptions(interval=1.0, status_interval=1.0, market_data=self.market_data)
+            self.trader = Trader(settings, options=options)
             self._ready.set()
             await self.trader.run(self._stop)
 

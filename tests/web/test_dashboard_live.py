@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_kit import LiveTrading, panel_expectations, quicken_market_data, wait_until
+from live_kit import LiveTrading, panel_expectations, wait_until
 from monitor_kit import serve
 from test_dashboard_browser import ARGS, CHROMIUM, TIMEOUT_MS, _require_chromium
 
@@ -90,11 +90,10 @@ def screenshot(page: Any, tmp_path: Path, name: str) -> Path:
 
 
 def test_dashboard_follows_a_real_trader_on_the_simulator(
-    browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    browser: Any, tmp_path: Path, quick_feed: dict[str, float]
 ) -> None:
     from playwright.sync_api import expect
 
-    quicken_market_data(monkeypatch)
     reports, run = tmp_path / "reports", tmp_path / "run"
     app = create_app(reports, control_token=None, run_dir=run, poll_interval=0.2)
     control_file = app.state.monitor.controls.path
@@ -102,7 +101,7 @@ def test_dashboard_follows_a_real_trader_on_the_simulator(
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        with LiveTrading(tmp_path, seed=11) as live:
+        with LiveTrading(tmp_path, seed=11, market_data=quick_feed) as live:
             wait_until(
                 lambda: live.source() == "ws_live" and live.filled() >= 2,
                 40,

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -100,6 +101,8 @@ class TraderOptions:
     sim_seed: int = 7
     sim_port: int = 0
     status_interval: float = 5.0
+    market_data: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Overrides of the market-data timings (`MarketDataConfig` fields), e.g. for fault drills."""
 
 
 class Trader:
@@ -200,7 +203,10 @@ class Trader:
         self.identity = await resolve_identity(s, self.rest)
 
         md_config = MarketDataConfig.from_settings(
-            s, record_dir=self.options.record_dir, clob_ws_url=ep.ws_url
+            s,
+            record_dir=self.options.record_dir,
+            clob_ws_url=ep.ws_url,
+            **self.options.market_data,
         )
         self.market_data = MarketDataService(
             md_config,

@@ -316,8 +316,14 @@ def create_limit_order(
         metadata=metadata,
         builder=builder,
     )
-    domain = exchange_domain(chain_id, neg_risk=neg_risk, version=exchange_version)
-    return sign_order(order, signer, domain)
+    return _sign_for_market(order, signer, chain_id, neg_risk, exchange_version)
+
+
+def _sign_for_market(
+    order: OrderV2, signer: PrivateKeySigner, chain_id: int, neg_risk: bool, version: int
+) -> SignedOrderV2:
+    """Sign against the exchange the market trades on (neg-risk markets have their own)."""
+    return sign_order(order, signer, exchange_domain(chain_id, neg_risk=neg_risk, version=version))
 
 
 def create_market_order(
@@ -354,8 +360,7 @@ def create_market_order(
         metadata=metadata,
         builder=builder,
     )
-    domain = exchange_domain(chain_id, neg_risk=neg_risk, version=exchange_version)
-    return sign_order(order, signer, domain)
+    return _sign_for_market(order, signer, chain_id, neg_risk, exchange_version)
 
 
 # --- POST /order body (PCC2 key order, compact) -------------------------------------------
