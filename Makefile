@@ -5,11 +5,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Compiled by `pip install -e .` (setup.py): a changed source rebuilds the venv stamp, so a stale
+# build never shadows it (tests/core/test_book_kernel.py fails on one that is older).
+KERNEL_SRC := setup.py src/polymarket_bot/core/_book_kernel.pyx
 SYSTEM_STAMP := .system-deps.installed
 
 .PHONY: demo test check lint format system-deps venv bench clean
 
-$(STAMP): requirements/base.txt requirements/dev.txt pyproject.toml
+$(STAMP): requirements/base.txt requirements/dev.txt pyproject.toml $(KERNEL_SRC)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
@@ -43,3 +46,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .mypy_cache .pytest_cache .ruff_cache
+	rm -f src/polymarket_bot/core/_book_kernel.c src/polymarket_bot/core/_book_kernel.*.so

@@ -4,7 +4,9 @@ Whole path = what runs per received WS frame: the connection's liveness bookkeep
 reads, counters; what `WsConnection`'s reader does), `MarketDecoder.decode`, the local book
 update (`BookIngest.feed_ws`: price_change deltas on the book's fast path and the top-of-book
 check, or a full `book` snapshot). Both are measured in the same run, interleaved in rounds,
-on the same pool of frames; the ratio is what matters (target: whole path <= 2x decode).
+on the same pool of frames; the ratio is what matters (target: whole path <= 2x decode). The
+book update runs on the compiled kernel when it is built (core/_book_kernel.pyx);
+`POLYMARKET_PURE_PYTHON=1` measures the pure-Python path. The first line says which.
 
 Frames have the recorded shapes (bench/decode.py): `price_change` with a YES entry and its
 mirrored NO entry (the venue's current schema), generated from a consistent book so the
@@ -40,10 +42,13 @@ from websockets.asyncio.server import ServerConnection, serve
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from decode import MARKET, NO, YES
 
+from polymarket_bot.core.book import COMPILED
 from polymarket_bot.core.clock import LiveClock
 from polymarket_bot.engine.market_data.books import BookIngest, UpdateKind
 from polymarket_bot.engine.market_data.shards import WsShard
 from polymarket_bot.protocol.codec import MarketDecoder
+
+_PONG = b"PONG"  # transport/ws.py: the reader swallows these
 
 POOL = 2_000
 """Distinct frames per kind (cycled)."""
@@ -169,7 +174,7 @@ def price_change_stream(n: int, seed: int = 11) -> tuple[list[bytes], bytes]:
 
 
 class Path_:
-    """The whole per-frame path: liveness bookkeeping + decode + books."""
+    """The whole per-frame path (`feed`): liveness bookkeeping + decode + books."""
 
     def __init__(self, *, callback: bool = False) -> None:
         self.calls = 0
@@ -184,18 +189,26 @@ class Path_:
             self.ingest.add(asset, market=MARKET)
         self.decoder = MarketDecoder()
         self.synced: dict[str, int] = {}
+        self.session = 1
         clock = LiveClock()
         self.mono, self.wall = clock.monotonic, clock.time
         self.messages = 0
-        self.last_frame = 0.0
+        self.last_frame_monotonic = 0.0
+        self.last_message_monotonic = 0.0
         self.last_message_epoch = 0.0
 
-    def __call__(self, data: bytes) -> None:
-        # what WsConnection's reader records for every frame (feed liveness)
-        self.last_frame = self.mono()
-        self.last_message_epoch = self.wall()
+    def feed(self, data: bytes) -> None:
+        # what WsConnection's reader does for every frame (transport/ws.py `_reader`), then
+        # the shard's `_on_message` (no recorder)
+        now = self.mono()
+        self.last_frame_monotonic = now
+        if data == _PONG:
+            return
+        ts = self.wall()
         self.messages += 1
-        self.ingest.feed_ws(data, self.decoder, self.synced, 1)
+        self.last_message_monotonic = now
+        self.last_message_epoch = ts
+        self.ingest.feed_ws(data, self.decoder, self.synced, self.session)
 
 
 def _rate(fn: Callable[[bytes], Any], frames: list[bytes], seconds: float) -> float:
@@ -218,10 +231,10 @@ def compare(
     plain, with_cb = Path_(), Path_(callback=True)
     for path in (plain, with_cb):
         if start is not None:
-            path(start)
+            path.feed(start)
     # warm-up, and proof that the frames are clean: the fast path, no desync
     for path in (plain, with_cb):
-        _rate(path, frames, 0.2)
+        _rate(path.feed, frames, 0.2)
         assert path.ingest.desyncs == {} and path.ingest.decode_errors == 0, path.ingest.stats()
     _rate(decoder.decode, frames, 0.2)
     assert decoder.lenient_frames == 0
@@ -229,8 +242,8 @@ def compare(
     gc.collect()
     for _ in range(rounds):  # interleaved, so machine noise hits both alike
         dec.append(_rate(decoder.decode, frames, seconds))
-        ing.append(_rate(plain, frames, seconds))
-        cb.append(_rate(with_cb, frames, seconds))
+        ing.append(_rate(plain.feed, frames, seconds))
+        cb.append(_rate(with_cb.feed, frames, seconds))
     ratios = sorted(d / i for d, i in zip(dec, ing, strict=True))
     d, i, c = statistics.median(dec), statistics.median(ing), statistics.median(cb)
     ratio = statistics.median(ratios)
@@ -317,7 +330,7 @@ def long_run(
 ) -> None:
     """`total` frames (1 book snapshot per 50 price_change frames) through the whole path."""
     path = Path_(callback=True)
-    path(start)
+    path.feed(start)
     mixed: list[bytes] = []
     for i, frame in enumerate(changes):
         mixed.append(frame)
@@ -331,7 +344,7 @@ def long_run(
     print(f"long run: {total:,} frames, checkpoints every {checkpoint:,}")
     while done < total:
         for frame in mixed:
-            path(frame)
+            path.feed(frame)
         done += len(mixed)
         if done // checkpoint != (done - len(mixed)) // checkpoint:
             gc.collect()
@@ -360,7 +373,11 @@ def main() -> None:
 
     changes, start = price_change_stream(POOL)
     books = book_frames(200)
-    print(f"python {sys.version.split()[0]}; pool {POOL:,} price_change + 200 book frames")
+    kernel = "compiled (core/_book_kernel)" if COMPILED else "pure Python (not built, or forced)"
+    print(
+        f"python {sys.version.split()[0]}; book kernel: {kernel}; "
+        f"pool {POOL:,} price_change + 200 book frames"
+    )
     decode_pc = compare("price_change", changes, start, args.seconds, args.rounds)
     compare("book", books, None, args.seconds, args.rounds)
     if args.ws_frames:

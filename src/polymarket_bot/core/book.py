@@ -19,16 +19,27 @@ size checks; anything else goes level by level, with the same result.
 
 Staleness is a property of the feed (its liveness), not of the book: `last_update_ms` is kept for
 information and no policy is imposed here.
+
+Compiled hot path: `_book_kernel.pyx` (Cython, built by `pip install -e .`) repeats in C the few
+calls made per WS frame: `OrderBook.apply_level`, `apply_wire_snapshot`, `check_wire_top` (the
+kernel's `BookState`, with the hot fields as typed C fields, is then `OrderBook`'s first base)
+and `ChangeApplier` (a `price_change` message's entry loop). This module stays the source of
+truth: `_Book` and `_PyChangeApplier` are the pure-Python implementation, used as is when the
+kernel is not built or POLYMARKET_PURE_PYTHON=1, and the reference the kernel hands every
+unusual input to (other spellings, garbage, Decimals), so both paths raise and store alike
+(tests/core/test_book_kernel.py compares them on random streams). `COMPILED` says which runs.
 """
 
 from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Protocol, TypedDict
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypedDict, TypeVar
 
 from polymarket_bot.core.errors import InvalidValueError
 from polymarket_bot.core.types import Side, TickSize, to_decimal
@@ -160,25 +171,29 @@ class DesyncReason(str, enum.Enum):
     """deltas arrived while the book waits for a snapshot (e.g. after a tick size change)."""
 
 
-class OrderBook:
-    """The L2 book of one asset (token)."""
+class _PyStorage:
+    """The fields the hot path writes, as slots (pure-Python mode). Compiled, the kernel's
+    `BookState` holds them as typed C fields instead (and the compiled hot methods)."""
 
     __slots__ = (
         "_ask_best",
         "_asks",
         "_bid_best",
         "_bids",
-        "asset_id",
         "awaiting_snapshot",
         "dropped_updates",
-        "epoch",
-        "last_trade",
         "last_update_ms",
-        "market",
-        "snapshot_hash",
-        "tick_size",
         "update_count",
     )
+
+
+class _Book:
+    """Every method of `OrderBook`, in pure Python: its implementation when the kernel is not
+    built, and otherwise the reference the kernel's `apply_level`, `apply_wire_snapshot` and
+    `check_wire_top` hand anything unusual to (see the module docstring)."""
+
+    if not TYPE_CHECKING:  # no slots of its own (mypy would check them against the subclass's)
+        __slots__ = ()
 
     def __init__(
         self, asset_id: str, tick_size: TickSize = TickSize.T0_01, *, market: str = ""
@@ -559,6 +574,134 @@ class OrderBook:
             "tick_size": self.tick_size.value,
             "last_trade_price": str(self.last_trade.price) if self.last_trade else "",
         }
+
+
+# -- the compiled kernel ---------------------------------------------------------------------
+
+_KERNEL_API = 1
+"""The `_book_kernel.API` this source expects (an older build is ignored)."""
+
+
+def _load_kernel() -> ModuleType | None:
+    """The compiled hot path (`_book_kernel`, built by `pip install -e .`), or None: not built,
+    built from another version of its source, or POLYMARKET_PURE_PYTHON=1 (tests and benches
+    run both ways)."""
+    if os.environ.get("POLYMARKET_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from polymarket_bot.core import _book_kernel
+    except ImportError:
+        return None
+    if getattr(_book_kernel, "API", None) != _KERNEL_API:
+        return None
+    _book_kernel.bind(_Book, price_units, DesyncReason.CROSSED, DesyncReason.TOP_MISMATCH, Side.BUY)
+    return _book_kernel
+
+
+_kernel = _load_kernel()
+COMPILED: Final = _kernel is not None
+"""Whether the compiled kernel is in use."""
+
+if TYPE_CHECKING:
+    _Storage = _PyStorage
+else:
+    _Storage = _kernel.BookState if _kernel is not None else _PyStorage
+
+
+class OrderBook(_Storage, _Book):
+    """The L2 book of one asset (token)."""
+
+    __slots__ = ("asset_id", "epoch", "last_trade", "market", "snapshot_hash", "tick_size")
+
+
+class WireChange(Protocol):
+    """One decoded `price_changes[]` entry as the hot path reads it (wire strings; the protocol
+    layer's `PriceChangeEntry` satisfies it)."""
+
+    @property
+    def asset_id(self) -> str: ...
+    @property
+    def price(self) -> str: ...
+    @property
+    def size(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def best_bid(self) -> str | None: ...
+    @property
+    def best_ask(self) -> str | None: ...
+
+
+C = TypeVar("C", bound=WireChange)
+
+
+class _PyChangeApplier(Generic[C]):
+    """Applies `price_change` messages to a set of books: the market-data hot path, one call
+    per message (`apply`). This pure-Python class is also the reference of the kernel's.
+
+    An entry is applied only when `synced[asset] == session` and `books` has the asset; for an
+    asset in `held`, `hold(asset, ts_ms, entry)` decides first (True: not applied now). When any
+    entry was applied, `deltas` grows by the message's entry count, then each touched book's top
+    is checked once, against the last entry applied to it (the venue sends each asset's top as
+    of the end of the message), in first-touch order: `on_desync(asset, reason)` when it is
+    wrong, else `on_update(asset, kind)`. `books` maps each asset to its own book; `held` and
+    `books` are read at each call (the owner keeps mutating them)."""
+
+    __slots__ = ("_books", "_held", "_hold", "_kind", "_on_desync", "deltas", "on_update")
+
+    def __init__(
+        self,
+        books: dict[str, OrderBook],
+        held: dict[str, Any],
+        hold: Callable[[str, int, C], bool],
+        on_desync: Callable[[str, DesyncReason], object],
+        kind: object,
+    ) -> None:
+        self._books = books
+        self._held = held
+        self._hold = hold
+        self._on_desync = on_desync
+        self._kind = kind
+        self.on_update: Callable[[str, Any], None] | None = None
+        self.deltas = 0
+        """Entries of the messages that applied at least one (the venue's count)."""
+
+    def apply(
+        self, changes: Sequence[C], timestamp: str, synced: dict[str, int], session: int
+    ) -> None:
+        """One message: its `price_changes` entries and its `timestamp` (ms, a wire string)."""
+        ts = int(timestamp)
+        books = self._books
+        held = self._held
+        buy = Side.BUY
+        last: dict[str, tuple[OrderBook, C]] = {}
+        for change in changes:
+            aid = change.asset_id
+            if synced.get(aid) != session:
+                continue
+            book = books.get(aid)
+            if book is None:
+                continue
+            if held and aid in held and self._hold(aid, ts, change):
+                continue
+            book.apply_level(change.side is buy, change.price, change.size, ts)
+            last[aid] = book, change
+        if not last:
+            return
+        self.deltas += len(changes)
+        on_update = self.on_update
+        for aid, (book, change) in last.items():
+            reason = book.check_wire_top(change.best_bid, change.best_ask)
+            if reason is not None:
+                self._on_desync(aid, reason)
+            elif on_update is not None:
+                on_update(aid, self._kind)
+
+
+if TYPE_CHECKING:
+    ChangeApplier = _PyChangeApplier
+else:
+    ChangeApplier = _kernel.ChangeApplier if _kernel is not None else _PyChangeApplier
 
 
 class LevelChange(Protocol):

@@ -27,6 +27,7 @@ from typing import Final
 from polymarket_bot.core.book import (
     BookSet,
     BookWire,
+    ChangeApplier,
     DesyncReason,
     OrderBook,
 )
@@ -124,6 +125,10 @@ class BookIngest:
         self.books = BookSet()
         self._books: dict[str, OrderBook] = {}  # same objects as `books`, plain dict for speed
         self._resync: dict[str, _Resync] = {}
+        # the price_change hot path (compiled when the kernel is built): holds on_update, deltas
+        self._changes: ChangeApplier[PriceChangeEntry] = ChangeApplier(
+            self._books, self._resync, self._hold, self._desync_top, UpdateKind.PRICE_CHANGE
+        )
         self.on_update = on_update
         self.on_resync = on_resync
         self.on_tick_size = on_tick_size
@@ -142,8 +147,6 @@ class BookIngest:
         self.rest_unchanged = 0
         """REST snapshots identical to the book's last one (same hash and time): confirmed,
         not re-applied, no callback."""
-        self.deltas = 0
-        """price_change entries applied."""
         self.buffered_deltas = 0
         self.replayed_deltas = 0
         self.trades = 0
@@ -156,6 +159,19 @@ class BookIngest:
         self.audit_mismatches = 0
         """Audits that found the book different from the venue's (and repaired it)."""
         self.other_events = 0
+
+    @property
+    def on_update(self) -> OnUpdate | None:
+        return self._changes.on_update
+
+    @on_update.setter
+    def on_update(self, callback: OnUpdate | None) -> None:
+        self._changes.on_update = callback
+
+    @property
+    def deltas(self) -> int:
+        """price_change entries applied (all of a message's when it applied any)."""
+        return self._changes.deltas
 
     # --- assets ---------------------------------------------------------------------------
 
@@ -211,7 +227,7 @@ class BookIngest:
 
         `synced[asset] = session` is set for every `book` event, which is how the shard knows
         which of its assets this session covers; `price_change` entries are applied only for
-        those assets."""
+        those assets (`ChangeApplier`, core/book.py)."""
         self.frames += 1
         try:
             events = decoder.decode(data)
@@ -224,7 +240,10 @@ class BookIngest:
         for ev in events:
             try:
                 if type(ev) is PriceChangeEvent:
-                    self._price_change(ev, synced, session)
+                    # only for the assets this connection synced in its current session (the
+                    # venue's mirrored entry for an asset carried elsewhere would arrive out of
+                    # order with that stream); books pending a resync hold theirs (`_hold`)
+                    self._changes.apply(ev.price_changes, ev.timestamp, synced, session)
                 elif isinstance(ev, BookEvent):
                     if self._snapshot(ev, from_ws=True):
                         synced[ev.asset_id] = session
@@ -241,38 +260,8 @@ class BookIngest:
                         if change.asset_id in self._books:
                             self.desync(change.asset_id, ResyncReason.INVALID_DELTA)
 
-    def _price_change(self, ev: PriceChangeEvent, synced: dict[str, int], session: int) -> None:
-        ts = int(ev.timestamp)
-        books = self._books
-        held = self._resync
-        buy = _BUY
-        # Each touched book with the last entry applied to it: its top of book is checked once,
-        # after the whole frame (the venue sends each asset's top as of the end of the message).
-        last: dict[str, tuple[OrderBook, PriceChangeEntry]] = {}
-        for change in ev.price_changes:
-            aid = change.asset_id
-            # Only the connection that delivered this asset's snapshot in its current session
-            # feeds its deltas: a mirrored entry for an asset carried elsewhere (or by REST)
-            # would arrive out of order with that other stream.
-            if synced.get(aid) != session:
-                continue
-            book = books.get(aid)
-            if book is None:
-                continue
-            if held and aid in held and self._hold(aid, ts, change):
-                continue
-            book.apply_level(change.side is buy, change.price, change.size, ts)
-            last[aid] = book, change
-        if not last:
-            return
-        self.deltas += len(ev.price_changes)
-        on_update = self.on_update
-        for aid, (book, change) in last.items():
-            reason = book.check_wire_top(change.best_bid, change.best_ask)
-            if reason is not None:
-                self.desync(aid, ResyncReason(reason.value))  # CROSSED or TOP_MISMATCH
-            elif on_update is not None:
-                on_update(aid, UpdateKind.PRICE_CHANGE)
+    def _desync_top(self, asset_id: str, reason: DesyncReason) -> None:
+        self.desync(asset_id, ResyncReason(reason.value))  # CROSSED or TOP_MISMATCH
 
     def _hold(self, asset_id: str, ts: int, change: PriceChangeEntry) -> bool:
         """Record a delta for a pending snapshot; True if it must not be applied now."""
