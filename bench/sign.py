@@ -6,9 +6,9 @@ standard or neg-risk exchange):
 * sign  - amounts + EIP-712 order + signature (PCC2 `OrderBuilder.build_order`).
 * post  - the above + compact POST /order body + L2 HMAC headers (what an order costs to send).
 
-Before timing, one order is built by both with the same salt and timestamp and must be
-byte-identical (signature and body). PCC2's eth-account uses coincurve when it is installed,
-as it is here, so this compares against its fast path.
+Before timing, two orders are built by both with the same salt and timestamp and must be
+byte-identical (signature, order hash, body and L2 headers). PCC2's eth-account uses coincurve
+when it is installed, as it is here, so this compares against its fast path.
 
 Run: .venv/bin/python bench/sign.py [--orders N] [--repeat R]
 """
@@ -36,7 +36,11 @@ from py_clob_client_v2.signer import Signer as Pcc2Signer
 from polymarket_bot.core.types import OrderType, Side, TickSize
 from polymarket_bot.protocol.auth import ApiCreds, build_l2_headers, generate_api_creds
 from polymarket_bot.protocol.eip712 import PrivateKeySigner
-from polymarket_bot.protocol.signing import create_limit_order, encode_post_order_body
+from polymarket_bot.protocol.signing import (
+    create_limit_order,
+    encode_post_order_body,
+    exchange_domain,
+)
 
 TOKENS = [
     ("71321045679252212594626385532706912750332728571942532289631379312455583992563", False),
@@ -71,47 +75,67 @@ def _time(fn: Callable[[], None], repeat: int) -> float:
 
 
 def check_identical(key: bytes, creds: ApiCreds) -> None:
-    """Same inputs, same salt and clock: both must produce the same bytes."""
-    salt, ts_ms = 123456789, 1767225600123
+    """Same inputs, same salt and clock: both must produce the same bytes (signature, order
+    hash, POST body and L2 headers), on both exchanges and both sides."""
+    salt, ts_ms, ts_s = 123456789, 1767225600123, 1767225600
 
     class PinnedSalt(ExchangeOrderBuilderV2):  # type: ignore[misc]
         def __init__(self, *a: Any, **kw: Any) -> None:
             super().__init__(*a, generate_salt=lambda: str(salt), **kw)
-
-    real_builder, real_time = pcc2_builder.ExchangeOrderBuilderV2, pcc2_builder.time
-    pcc2_builder.ExchangeOrderBuilderV2 = PinnedSalt
 
     class _Clock:
         @staticmethod
         def time_ns() -> int:
             return ts_ms * 1_000_000
 
-    pcc2_builder.time = _Clock
-    try:
-        token, neg_risk = TOKENS[1]
-        theirs = pcc2_builder.OrderBuilder(Pcc2Signer("0x" + key.hex(), 137)).build_order(
-            OrderArgsV2(token_id=token, price=0.57, size=21.78, side="BUY"),
-            CreateOrderOptions(tick_size="0.01", neg_risk=neg_risk),
+    pcc2_signer = Pcc2Signer("0x" + key.hex(), 137)
+    pcc2_creds = Pcc2Creds(creds.api_key, creds.secret, creds.passphrase)
+    ours_signer = PrivateKeySigner(key)
+    cases = [
+        (TOKENS[1], Side.BUY, "0.57", "21.78", TickSize.T0_01),
+        (TOKENS[0], Side.SELL, "0.123", "1234.5", TickSize.T0_001),
+    ]
+    for (token, neg_risk), side, price, size, tick in cases:
+        real_builder, real_time = pcc2_builder.ExchangeOrderBuilderV2, pcc2_builder.time
+        pcc2_builder.ExchangeOrderBuilderV2, pcc2_builder.time = PinnedSalt, _Clock
+        try:
+            theirs = pcc2_builder.OrderBuilder(pcc2_signer).build_order(
+                OrderArgsV2(token_id=token, price=float(price), size=float(size), side=side.value),
+                CreateOrderOptions(tick_size=tick.value, neg_risk=neg_risk),
+            )
+        finally:
+            pcc2_builder.ExchangeOrderBuilderV2, pcc2_builder.time = real_builder, real_time
+        ours = create_limit_order(
+            ours_signer,
+            token_id=token,
+            side=side,
+            price=Decimal(price),
+            size=Decimal(size),
+            tick_size=tick,
+            neg_risk=neg_risk,
+            salt=salt,
+            timestamp_ms=ts_ms,
         )
-    finally:
-        pcc2_builder.ExchangeOrderBuilderV2, pcc2_builder.time = real_builder, real_time
-    ours = create_limit_order(
-        PrivateKeySigner(key),
-        token_id=token,
-        side=Side.BUY,
-        price=Decimal("0.57"),
-        size=Decimal("21.78"),
-        tick_size=TickSize.T0_01,
-        neg_risk=neg_risk,
-        salt=salt,
-        timestamp_ms=ts_ms,
-    )
-    assert ours.signature == theirs.signature, "signatures differ"
-    body = encode_post_order_body(ours, creds.api_key, OrderType.GTC)
-    their_body = json.dumps(
-        order_to_json_v2(theirs, creds.api_key, "GTC"), separators=(",", ":"), ensure_ascii=False
-    )
-    assert body == their_body, "bodies differ"
+        assert ours.signature == theirs.signature, "signatures differ"
+        domain = exchange_domain(137, neg_risk=neg_risk)
+        their_hasher = ExchangeOrderBuilderV2(domain.verifying_contract, 137, pcc2_signer)
+        their_hash = their_hasher.build_order_hash(their_hasher.build_order_typed_data(theirs))
+        assert ours.order_hash == their_hash, "order hashes differ"
+        body = encode_post_order_body(ours, creds.api_key, OrderType.GTC)
+        their_body = json.dumps(
+            order_to_json_v2(theirs, creds.api_key, "GTC"),
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        assert body == their_body, "bodies differ"
+        headers = build_l2_headers(creds, ours_signer.address, "POST", "/order", body, ts_s)
+        their_headers = create_level_2_headers(
+            pcc2_signer,
+            pcc2_creds,
+            RequestArgs(method="POST", request_path="/order", serialized_body=their_body),
+            timestamp=ts_s,
+        )
+        assert headers == their_headers, "L2 headers differ"
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from polymarket_bot.transport.errors import (
     ServerError,
     TimeoutError_,
 )
+from polymarket_bot.transport.http import HttpEngine
 from polymarket_bot.transport.ratelimit import RestLimiter
 from polymarket_bot.transport.rest import ClobRestClient
 from polymarket_bot.transport.retry import Backoff, RetryPolicy
@@ -93,10 +94,11 @@ ACCEPTED = json.dumps(
 )
 
 
-@pytest.fixture
+@pytest.fixture(params=["httpx", "http1"])
 async def client(
-    clob: FakeClob, clock: TestClock, fake_sleep: FakeSleep
+    request: pytest.FixtureRequest, clob: FakeClob, clock: TestClock, fake_sleep: FakeSleep
 ) -> AsyncIterator[ClobRestClient]:
+    """Every test using this client runs on both HTTP engines."""
     limiter = RestLimiter(clock=clock, sleep=fake_sleep)
     retry = RetryPolicy(max_attempts=3, backoff=Backoff(base=0.5, cap=4.0))
     async with ClobRestClient(
@@ -108,7 +110,9 @@ async def client(
         clock=clock,
         retry=retry,
         sleep=fake_sleep,
+        engine=request.param,
     ) as c:
+        assert c._core.engine == request.param
         yield c
 
 
@@ -304,10 +308,13 @@ async def test_post_order_is_never_retried(
         assert client.stats()["POST /order"]["ambiguous"] == 1
 
 
-async def test_post_order_timeout_is_ambiguous(clob: FakeClob, clock: TestClock) -> None:
+@pytest.mark.parametrize("engine", ["httpx", "http1"])
+async def test_post_order_timeout_is_ambiguous(
+    clob: FakeClob, clock: TestClock, engine: HttpEngine
+) -> None:
     clob.on("POST", "/order", Reply(body=ACCEPTED, delay=5.0))
     async with ClobRestClient(
-        clob.url, creds=CREDS, address=ADDRESS, clock=clock, timeout=0.2
+        clob.url, creds=CREDS, address=ADDRESS, clock=clock, timeout=0.2, engine=engine
     ) as c:
         with pytest.raises(AmbiguousSubmitError) as info:
             await c.post_order(signed_order(), OrderType.GTC)

@@ -19,6 +19,7 @@ from typing import Final
 
 from polymarket_bot.core.errors import InvalidValueError
 from polymarket_bot.core.types import (
+    BASE_UNIT_DECIMALS,
     BASE_UNIT_SCALE,
     ONE,
     ZERO,
@@ -37,6 +38,7 @@ __all__ = [
     "implied_price",
     "is_valid_price",
     "limit_order_amounts",
+    "limit_order_units",
     "limit_price_of",
     "market_order_amounts",
     "market_price_from_book",
@@ -68,6 +70,11 @@ ROUNDING_CONFIG: Final[Mapping[TickSize, RoundConfig]] = {
 }
 
 
+# Valid grid prices seen so far -> base units, per tick (at most 1/tick - 1 entries each: only
+# prices that passed `validate_price` are stored). Decimal keys compare by value.
+_GRID_UNITS: Final[dict[TickSize, dict[Decimal, int]]] = {t: {} for t in TickSize}
+
+
 class InsufficientLiquidityError(InvalidValueError):
     """The book cannot fill a FOK market order (the SDKs raise "no match")."""
 
@@ -83,8 +90,12 @@ class OrderAmounts:
     """The price the amounts were computed at (after the SDK's rounding)."""
 
 
+_QUANTA: Final = {d: Decimal(1).scaleb(-d) for d in range(13)}
+
+
 def _q(decimals: int) -> Decimal:
-    return Decimal(1).scaleb(-decimals)
+    quantum = _QUANTA.get(decimals)
+    return quantum if quantum is not None else Decimal(1).scaleb(-decimals)
 
 
 def _round_down(value: Decimal, decimals: int) -> Decimal:
@@ -133,16 +144,38 @@ def limit_order_amounts(
     Size is truncated to 2 decimals as every SDK does. Unlike PCC2 (which silently rounds an
     off-grid price) an off-grid price raises, as the unified SDK and the venue do.
     """
+    maker, taker, px = limit_order_units(side, price=price, size=size, tick_size=tick_size)
+    return OrderAmounts(side, maker, taker, px)
+
+
+def limit_order_units(
+    side: Side, *, price: Decimal | str | int, size: Decimal | str | int, tick_size: TickSize
+) -> tuple[int, int, Decimal]:
+    """`limit_order_amounts` as a plain `(maker_amount, taker_amount, price)`: the signing path.
+
+    Integer arithmetic, exact: a grid price has at most as many decimals as the tick (<= 4), so
+    price x 10**6 is a whole number of base units divisible by 100, shares are whole cents, and
+    shares x price has at most `cfg.amount` decimals: PCC2's amount fit (`_fit_amount`) never
+    changes a limit order's notional, and notional units = shares units x price units / 10**6
+    with no remainder.
+    """
     cfg = ROUNDING_CONFIG[tick_size]
     px = to_decimal(price)
-    validate_price(px, tick_size)
+    grid = _GRID_UNITS[tick_size]
+    px_units = grid.get(px)
+    if px_units is None:
+        validate_price(px, tick_size)
+        # Exact: `px` is in (0, 1) with at most 4 significant decimals.
+        px_units = grid[px] = int(_CTX.scaleb(px, BASE_UNIT_DECIMALS))
     shares = _round_down(to_decimal(size), cfg.size)
     if shares <= ZERO:
         raise InvalidValueError(f"order size {size} is below 0.01 shares")
-    notional = _fit_amount(_CTX.multiply(shares, px), cfg.amount)
+    # Exact: `shares` has 2 decimals and <= 60 digits (the quantize would have raised).
+    shares_units = int(_CTX.scaleb(shares, BASE_UNIT_DECIMALS))
+    notional_units = shares_units * px_units // BASE_UNIT_SCALE
     if side is Side.BUY:
-        return OrderAmounts(side, _to_base(notional), _to_base(shares), px)
-    return OrderAmounts(side, _to_base(shares), _to_base(notional), px)
+        return notional_units, shares_units, px
+    return shares_units, notional_units, px
 
 
 def market_order_amounts(

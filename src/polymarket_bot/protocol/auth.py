@@ -17,6 +17,7 @@ import random
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from polymarket_bot.core.errors import PolymarketBotError
@@ -214,6 +215,13 @@ def _secret_key(secret: str) -> bytes:
     return key
 
 
+@lru_cache(maxsize=64)
+def _keyed_hmac(secret: str) -> hmac.HMAC:
+    """An HMAC-SHA256 already keyed with the decoded secret; callers `.copy()` it (cheaper than
+    decoding the secret and re-keying for every request)."""
+    return hmac.new(_secret_key(secret), digestmod=hashlib.sha256)
+
+
 def _body_bytes(body: str | bytes | None) -> bytes:
     if not body:
         return b""  # PCC2 appends the body only when it is non-empty
@@ -224,18 +232,20 @@ def l2_signed_message(
     timestamp: int | str, method: str, path: str, body: str | bytes | None = None
 ) -> bytes:
     """`POLY_TIMESTAMP + METHOD + path + body`; a query string in `path` is dropped (unsigned)."""
-    path_only = path.split("?", 1)[0]
+    path_only = path.split("?", 1)[0] if "?" in path else path
     return f"{timestamp}{method}{path_only}".encode() + _body_bytes(body)
+
+
+_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 
 
 def build_hmac_signature(
     secret: str, timestamp: int | str, method: str, path: str, body: str | bytes | None = None
 ) -> str:
     """URL-safe base64 (with `=`) of HMAC-SHA256(urlsafe_b64decode(secret), message)."""
-    mac = hmac.new(
-        _secret_key(secret), l2_signed_message(timestamp, method, path, body), hashlib.sha256
-    )
-    return base64.urlsafe_b64encode(mac.digest()).decode("ascii")
+    mac = _keyed_hmac(secret).copy()
+    mac.update(l2_signed_message(timestamp, method, path, body))
+    return binascii.b2a_base64(mac.digest(), newline=False).translate(_URLSAFE).decode("ascii")
 
 
 def build_l2_headers(

@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from json.encoder import encode_basestring as _quote
 from typing import Any, Final
 
 from polymarket_bot.core.errors import InvalidValueError
 from polymarket_bot.core.types import OrderType, Side, TickSize
-from polymarket_bot.protocol.amounts import limit_order_amounts, market_order_amounts
+from polymarket_bot.protocol.amounts import limit_order_units, market_order_amounts
 from polymarket_bot.protocol.eip712 import (
     ORDER_TYPE_STRING,
     PrivateKeySigner,
@@ -27,9 +28,12 @@ from polymarket_bot.protocol.eip712 import (
     decode_poly_1271_signature,
     deposit_wallet_digest,
     domain_separator,
+    encode_address,
     encode_bytes32,
-    hash_order_struct,
+    encode_uint,
     is_address,
+    keccak256,
+    order_struct_bytes,
     recover_address,
     typed_data_digest,
     wrap_poly_1271_signature,
@@ -120,9 +124,21 @@ def make_exchange_domain(
     return ExchangeDomain(chain_id, verifying_contract, version, sep)
 
 
+_DOMAINS: dict[tuple[int, bool, int], ExchangeDomain] = {}
+
+
 def exchange_domain(chain_id: int = POLYGON, *, neg_risk: bool, version: int = 2) -> ExchangeDomain:
     """The official domain: V2 standard or neg-risk exchange, or V3 (position ids; as in PCC2,
-    `neg_risk` is ignored there: there is a single V3 exchange)."""
+    `neg_risk` is ignored there: there is a single V3 exchange). Cached per
+    (chain_id, neg_risk, version)."""
+    key = (chain_id, neg_risk, version)
+    domain = _DOMAINS.get(key)
+    if domain is None:
+        domain = _DOMAINS[key] = _exchange_domain(chain_id, neg_risk, version)
+    return domain
+
+
+def _exchange_domain(chain_id: int, neg_risk: bool, version: int) -> ExchangeDomain:
     try:
         contracts = CONTRACTS[chain_id]
     except KeyError:
@@ -182,25 +198,34 @@ def _uint_str(value: str, name: str) -> int:
     return int(value)
 
 
+@lru_cache(maxsize=1024)
+def _token_word(token_id: str) -> bytes:
+    """The tokenId ABI word from its decimal text (cached: a strategy quotes a few tokens)."""
+    return encode_uint(_uint_str(token_id, "tokenId"))
+
+
 def order_struct_hash(order: OrderV2) -> bytes:
-    """hashStruct(Order); also the POLY_1271 "contents" hash."""
-    return hash_order_struct(
-        salt=order.salt,
-        maker=order.maker,
-        signer=order.signer,
-        token_id=_uint_str(order.token_id, "tokenId"),
-        maker_amount=order.maker_amount,
-        taker_amount=order.taker_amount,
-        side=order.side.as_uint8,
-        signature_type=int(order.signature_type),
-        timestamp=order.timestamp_ms,
-        metadata=order.metadata,
-        builder=order.builder,
+    """hashStruct(Order); also the POLY_1271 "contents" hash. InvalidValueError if a field does
+    not fit its ABI type."""
+    return keccak256(
+        order_struct_bytes(
+            order.salt,
+            encode_address(order.maker),
+            encode_address(order.signer),
+            _token_word(order.token_id),
+            order.maker_amount,
+            order.taker_amount,
+            order.side.as_uint8,
+            int(order.signature_type),
+            order.timestamp_ms,
+            encode_bytes32(order.metadata),
+            encode_bytes32(order.builder),
+        )
     )
 
 
 def order_digest(order: OrderV2, domain: ExchangeDomain) -> bytes:
-    return typed_data_digest(domain.separator, order_struct_hash(order))
+    return keccak256(b"\x19\x01" + domain.separator + order_struct_hash(order))
 
 
 def order_hash(order: OrderV2, domain: ExchangeDomain) -> str:
@@ -212,7 +237,7 @@ def sign_order(order: OrderV2, signer: PrivateKeySigner, domain: ExchangeDomain)
     """Sign with the key; for types 0-2 it must be `order.signer` (PCC2's "signer does not match"),
     for POLY_1271 it is the deposit wallet's owner and `order.signer` is the wallet."""
     struct_hash = order_struct_hash(order)
-    digest = typed_data_digest(domain.separator, struct_hash)
+    digest = keccak256(b"\x19\x01" + domain.separator + struct_hash)
     if order.signature_type == SignatureType.POLY_1271:
         wallet_digest = deposit_wallet_digest(
             struct_hash, order.signer, domain.chain_id, domain.separator
@@ -220,7 +245,8 @@ def sign_order(order: OrderV2, signer: PrivateKeySigner, domain: ExchangeDomain)
         inner = signer.sign_digest(wallet_digest)
         signature = "0x" + wrap_poly_1271_signature(inner, domain.separator, struct_hash).hex()
     else:
-        if order.signer.lower() != signer.address.lower():
+        address = signer.address
+        if order.signer != address and order.signer.lower() != address.lower():
             raise InvalidValueError("signer does not match")
         signature = "0x" + signer.sign_digest(digest).hex()
     return SignedOrderV2(order, signature, "0x" + digest.hex())
@@ -248,10 +274,11 @@ def build_order(
 ) -> OrderV2:
     """Assemble the order as PCC2's OrderBuilder does: `maker` = funder (default the signing
     address); `signer` = the signing address, except POLY_1271 where both are the deposit wallet."""
-    try:
-        signature_type = SignatureType(signature_type)
-    except ValueError:
-        raise InvalidValueError(f"unknown signature type {signature_type!r}") from None
+    if type(signature_type) is not SignatureType:
+        try:
+            signature_type = SignatureType(signature_type)
+        except ValueError:
+            raise InvalidValueError(f"unknown signature type {signature_type!r}") from None
     maker = funder if funder is not None else signer_address
     if signature_type == SignatureType.POLY_1271:
         if funder is None:
@@ -259,26 +286,34 @@ def build_order(
         order_signer = funder
     else:
         order_signer = signer_address
-    for name, addr in (("maker", maker), ("signer", order_signer)):
-        if not is_address(addr):
-            raise InvalidValueError(f"{name} is not an address: {addr!r}")
-    _uint_str(token_id, "tokenId")
+    _check_address(maker, "maker")
+    if order_signer is not maker:
+        _check_address(order_signer, "signer")
+    if not (token_id.isascii() and token_id.isdigit()):
+        _uint_str(token_id, "tokenId")  # raises with the usual message
     if salt < 0 or timestamp_ms < 0 or expiration < 0:
         raise InvalidValueError("salt, timestamp and expiration must be non-negative")
     return OrderV2(
-        salt=salt,
-        maker=maker,
-        signer=order_signer,
-        token_id=token_id,
-        maker_amount=maker_amount,
-        taker_amount=taker_amount,
-        side=side,
-        signature_type=signature_type,
-        timestamp_ms=timestamp_ms,
-        metadata=_check_bytes32_text(metadata),
-        builder=_check_bytes32_text(builder),
-        expiration=expiration,
+        salt,
+        maker,
+        order_signer,
+        token_id,
+        maker_amount,
+        taker_amount,
+        side,
+        signature_type,
+        timestamp_ms,
+        _check_bytes32_text(metadata),
+        _check_bytes32_text(builder),
+        expiration,
     )
+
+
+def _check_address(address: str, name: str) -> None:
+    try:
+        encode_address(address)  # cached: the same few addresses sign every order
+    except InvalidValueError:
+        raise InvalidValueError(f"{name} is not an address: {address!r}") from None
 
 
 def create_limit_order(
@@ -301,13 +336,15 @@ def create_limit_order(
     exchange_version: int = 2,
 ) -> SignedOrderV2:
     """PCC2 `create_order` offline: amounts (§6.4), order, domain by `neg_risk`, signature."""
-    amounts = limit_order_amounts(side, price=price, size=size, tick_size=tick_size)
+    maker_amount, taker_amount, _ = limit_order_units(
+        side, price=price, size=size, tick_size=tick_size
+    )
     order = build_order(
         signer.address,
         token_id=token_id,
         side=side,
-        maker_amount=amounts.maker_amount,
-        taker_amount=amounts.taker_amount,
+        maker_amount=maker_amount,
+        taker_amount=taker_amount,
         salt=salt,
         timestamp_ms=timestamp_ms,
         signature_type=signature_type,
@@ -403,6 +440,43 @@ def _dumps(obj: object) -> str:
     return json.dumps(obj, separators=_JSON_SEPARATORS, ensure_ascii=False)
 
 
+def _json_bool(value: bool) -> str:
+    return "true" if value is True else "false" if value is False else _dumps(value)
+
+
+def _order_body(
+    signed: SignedOrderV2, owner: str, order_type: OrderType, post_only: bool, defer_exec: bool
+) -> str:
+    """`_dumps(order_to_json(...))` written directly, byte for byte: every string goes through
+    `json.encoder.encode_basestring`, the very function `json.dumps(..., ensure_ascii=False)`
+    quotes strings with, ints print as json prints them, and the keys are in the same order
+    (`tests/protocol/test_fast_paths.py` checks both against each other)."""
+    o = signed.order
+    salt = o.salt
+    # `_value_` is what `.value` returns, without the enum property's overhead.
+    side = o.side._value_
+    kind = order_type._value_ if type(order_type) is OrderType else OrderType(order_type).value
+    return (
+        f'{{"order":{{"salt":{str(salt) if type(salt) is int else _dumps(salt)},'
+        f'"maker":{_quote(o.maker)},'
+        f'"signer":{_quote(o.signer)},'
+        f'"tokenId":{_quote(o.token_id)},'
+        f'"makerAmount":{_quote(str(o.maker_amount))},'
+        f'"takerAmount":{_quote(str(o.taker_amount))},'
+        f'"side":{_quote(side)},'
+        f'"expiration":{_quote(str(o.expiration))},'
+        f'"signatureType":{int(o.signature_type)},'
+        f'"timestamp":{_quote(str(o.timestamp_ms))},'
+        f'"metadata":{_quote(o.metadata)},'
+        f'"builder":{_quote(o.builder)},'
+        f'"signature":{_quote(signed.signature)}}},'
+        f'"owner":{_quote(owner)},'
+        f'"orderType":{_quote(kind)},'
+        f'"deferExec":{_json_bool(defer_exec)},'
+        f'"postOnly":{_json_bool(post_only)}}}'
+    )
+
+
 def encode_post_order_body(
     signed: SignedOrderV2,
     owner: str,
@@ -411,10 +485,9 @@ def encode_post_order_body(
     post_only: bool = False,
     defer_exec: bool = False,
 ) -> str:
-    """Exact `POST /order` body text PCC2 sends (and signs with L2 HMAC)."""
-    return _dumps(
-        order_to_json(signed, owner, order_type, post_only=post_only, defer_exec=defer_exec)
-    )
+    """Exact `POST /order` body text PCC2 sends (and signs with L2 HMAC): the compact JSON of
+    `order_to_json`, built without the generic encoder."""
+    return _order_body(signed, owner, order_type, post_only, defer_exec)
 
 
 def encode_post_orders_body(
@@ -426,9 +499,7 @@ def encode_post_orders_body(
 ) -> str:
     """Exact `POST /orders` body: PCC2 applies one post_only/defer_exec to every element.
     The venue caps a batch at 15 orders; enforcing that is the caller's job."""
-    return _dumps(
-        [order_to_json(s, owner, t, post_only=post_only, defer_exec=defer_exec) for s, t in orders]
-    )
+    return "[" + ",".join(_order_body(s, owner, t, post_only, defer_exec) for s, t in orders) + "]"
 
 
 # --- server side: decode and verify ---------------------------------------------------------

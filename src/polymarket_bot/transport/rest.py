@@ -65,7 +65,7 @@ class ClobRestClient(ClobRestBase):
 
     Constructor (see `ClobRestBase`): `ClobRestClient(base_url, *, creds=None, address=None,
     http=None, limiter=None, timeout=10.0, proxy=None, clock=None, retry=None, sleep=None,
-    chain_id=137, signature_type=0, user_agent=...)`.
+    chain_id=137, signature_type=0, user_agent=..., engine="httpx")`.
     """
 
     async def __aenter__(self) -> ClobRestClient:

@@ -39,7 +39,7 @@ from polymarket_bot.protocol.wire_rest import (
 )
 from polymarket_bot.protocol.wire_rest import ApiCreds as WireApiCreds
 from polymarket_bot.transport.errors import ApiError, AuthError
-from polymarket_bot.transport.http import DEFAULT_USER_AGENT, HttpCore, QueryParams
+from polymarket_bot.transport.http import DEFAULT_USER_AGENT, HttpCore, HttpEngine, QueryParams
 from polymarket_bot.transport.ratelimit import RestLimiter, Sleep
 from polymarket_bot.transport.retry import RetryPolicy
 
@@ -58,7 +58,9 @@ class ClobRestBase:
 
     `creds`/`address` enable L2 calls (`address` = the signing key's address, never the funder);
     `signature_type` is the wallet type sent with balance queries. `proxy` is the PROXY_URL when
-    PROXY_ENABLED. `limiter` is usually shared by every REST client of the process.
+    PROXY_ENABLED. `limiter` is usually shared by every REST client of the process. `engine`
+    picks the HTTP client: "httpx" (default) or "http1" (the lean one of the trading path; falls
+    back to httpx when `proxy` is set, see `HttpCore`).
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class ClobRestBase:
         chain_id: int = 137,
         signature_type: int = 0,
         user_agent: str = DEFAULT_USER_AGENT,
+        engine: HttpEngine = "httpx",
     ) -> None:
         self._core = HttpCore(
             base_url,
@@ -88,6 +91,7 @@ class ClobRestBase:
             retry=retry,
             sleep=sleep,
             user_agent=user_agent,
+            engine=engine,
         )
         self.creds = creds
         self.address = address
