@@ -492,6 +492,29 @@ def test_portfolio_from_ledger_and_open_orders() -> None:
     )
 
 
+def test_portfolio_copy_is_independent_and_re_marked() -> None:
+    ledger = Ledger(D(1000))
+    ledger.apply_fill(LedgerFill("f1", "0xm1", "Yes", Side.BUY, D("0.4"), D(100)))
+    order = Order(
+        "c1", "0xm1", "101", Outcome.YES, Side.BUY, D("0.3"), D(50), state=OrderState.LIVE
+    )
+    base = Portfolio.from_ledger(ledger, markets={"0xm1": M}, open_orders=[order])
+    twin = base.copy(equity=D(1234))
+    twin.reserve(buy("10", "0.5"))
+    twin.reserve(sell("70"))
+    assert twin.equity == D(1234) and base.equity == ledger.cash == D(960)
+    assert (base.balance, base.market_exposure("0xm1"), base.sellable("0xm1", "yes")) == (
+        D(945),
+        D(55),
+        D(100),
+    )
+    assert (twin.balance, twin.market_exposure("0xm1"), twin.sellable("0xm1", "yes")) == (
+        D(940),
+        D(60),
+        D(30),
+    )
+
+
 def test_depth_is_recomputed_when_the_book_changes() -> None:
     engine = only("liquidity")
     b = book([("0.49", "1000")], [("0.51", "100")])

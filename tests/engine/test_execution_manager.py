@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from execution_kit import intent, make_manager
@@ -24,7 +26,7 @@ from polymarket_bot.core.events import (
     TradeUpdate,
 )
 from polymarket_bot.core.intents import MarketInfo, OrderIntent, SizeUnit
-from polymarket_bot.core.orders import Order, OrderEventKind, OrderState
+from polymarket_bot.core.orders import Order, OrderEvent, OrderEventKind, OrderFill, OrderState
 from polymarket_bot.core.types import OrderType, Outcome, Side
 from polymarket_bot.engine.execution import MemorySink, OrderManager
 
@@ -308,3 +310,60 @@ def test_resolution_exits_are_flushed_and_status_lists_orders() -> None:
     assert [o["client_id"] for o in status["pending"]] == [pending.client_id]
     assert [o["client_id"] for o in status["filled"]] == [order.client_id]
     assert status["open_orders"] == 1 and status["partial"] == []
+
+
+_EVENT_KINDS = [
+    OrderEventKind.ACCEPTED,
+    OrderEventKind.PARTIAL_FILL,
+    OrderEventKind.CANCELED,
+    OrderEventKind.REQUEST_CANCEL,
+    OrderEventKind.CANCEL_REJECTED,
+    OrderEventKind.REJECTED,
+    OrderEventKind.EXPIRED,
+    OrderEventKind.STATUS_UNKNOWN,
+]
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 7), st.integers(1, 400)), max_size=60))
+@settings(max_examples=150, deadline=None)
+def test_open_order_sums_follow_every_change(steps: list[tuple[int, int, int]]) -> None:
+    """The manager's running open-order sums (what the risk engine's portfolio is built from)
+    equal a recount over the open orders after any sequence of venue reports."""
+    from polymarket_bot.core.portfolio import OpenOrderExposure
+
+    manager, _, clock = _manager()
+    orders = [
+        _sent(manager, f"0x{i:02x}", side, price, size, outcome=outcome)
+        for i, (side, price, size, outcome) in enumerate(
+            [
+                (Side.BUY, "0.40", "10", Outcome.YES),
+                (Side.BUY, "0.35", "7.5", Outcome.YES),
+                (Side.SELL, "0.60", "4", Outcome.YES),
+                (Side.BUY, "0.20", "12", Outcome.NO),
+                (Side.SELL, "0.90", "3", Outcome.NO),
+                (Side.BUY, "0.55", "20", Outcome.NO),
+            ]
+        )
+    ]
+    for n, (which, kind_index, centi_shares) in enumerate(steps):
+        order = orders[which]
+        kind = _EVENT_KINDS[kind_index]
+        clock.advance(0.001)
+        if kind is OrderEventKind.PARTIAL_FILL:
+            size = min(Decimal(centi_shares) / 100, order.remaining_size)
+            if size <= 0 or not order.can_apply(kind):
+                continue
+            fill = OrderFill(f"f{n}", order.price, size, Decimal(0), clock.time_ms())
+            manager._apply(order, OrderEvent(kind, clock.time_ms(), fill=fill), "test")
+        elif kind is OrderEventKind.REQUEST_CANCEL:
+            manager.request_cancel(order)
+        else:
+            manager.apply_event(order, kind, source="test")
+        recount = OpenOrderExposure()
+        for o in manager.orders():
+            recount.add(o)
+        assert manager.exposure.buys == recount.buys
+        assert manager.exposure.sells == recount.sells
+        assert {o.client_id for o in manager.open_orders()} == {
+            o.client_id for o in manager.orders() if o.is_open
+        }

@@ -72,6 +72,7 @@ def trade(
         max_markets=max_markets,
         sim_markets=sim_markets,
         sim_seed=sim_seed,
+        freeze_gc=True,
     )
     try:
         asyncio.run(_main(loaded, options, duration))

@@ -90,8 +90,14 @@ class DecisionBatch:
     decisions: list[Decision] = field(default_factory=list)
     order_records: list[dict[str, Any]] = field(default_factory=list)
     """orders.jsonl `reject` lines (rate-limited intents)."""
-    audit_records: list[dict[str, Any]] = field(default_factory=list)
-    """risk_audit.jsonl lines (every intent that reached risk)."""
+    audits: list[tuple[OrderIntent, RiskDecision, float, str]] = field(default_factory=list)
+    """(intent, verdict, time, market label) of every intent that reached risk."""
+
+    @property
+    def audit_records(self) -> list[dict[str, Any]]:
+        """risk_audit.jsonl lines, built on demand: the trader sends the approved orders
+        first and writes their audit trail after (the records are the same either way)."""
+        return [risk_audit_record(i, v, now, market_id=label) for i, v, now, label in self.audits]
 
 
 class DecisionChain:
@@ -157,7 +163,7 @@ class DecisionChain:
             feed_age_seconds=ctx.feed_age(intent.token_id),
             now=now,
         )
-        batch.audit_records.append(risk_audit_record(intent, verdict, now, market_id=label))
+        batch.audits.append((intent, verdict, now, label))
         if not verdict.approved:
             return Decision(
                 intent, False, Stage.RISK, ",".join(verdict.rejections), rate=rate, risk=verdict

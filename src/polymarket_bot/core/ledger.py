@@ -303,6 +303,8 @@ class Ledger:
         self._acc = _SummaryAcc()
         self._exit_stream: list[RealizedExit] = []
         self.external = ExternalFillStats()
+        self.version = 0
+        """Bumped by every change of cash or positions (readers cache what they derive)."""
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -382,6 +384,7 @@ class Ledger:
             self._journal.setdefault(key, []).append(fill)
             self._fill_keys[fill.fill_id] = key
             self._absorb(pos, *before)
+        self.version += 1
         if fill.external:
             self.external.count(cls, fill.ts_ms)
         return cls
@@ -415,6 +418,7 @@ class Ledger:
                 self._journal[key].append(entry)
                 records.extend(self._absorb(pos, *before))
         self._resolved_markets.add(market)
+        self.version += 1
         return records
 
     def void_fill(self, fill_id: str, ts_ms: int) -> list[RealizedExit]:
@@ -431,6 +435,7 @@ class Ledger:
         with localcontext(_CTX):
             rebuilt = {key: self._replay(key, voided) for key in affected}  # may raise: no change
             self._voided = voided
+            self.version += 1
             records: list[RealizedExit] = []
             for key, new in rebuilt.items():
                 old = self._positions[key]

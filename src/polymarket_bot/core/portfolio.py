@@ -24,9 +24,59 @@ from polymarket_bot.core.ledger import Ledger, PositionKey, outcome_key
 from polymarket_bot.core.orders import Order
 from polymarket_bot.core.types import ZERO, Outcome, Side
 
-__all__ = ["Portfolio"]
+__all__ = ["OpenOrderExposure", "Portfolio"]
 
 _NO_POSITION = PositionInfo()
+
+
+def _holding(is_open: bool, remaining: Decimal) -> Decimal:
+    """What an order holds against the wallet: its remaining size while open, else nothing."""
+    return remaining if is_open and remaining > 0 else ZERO
+
+
+class OpenOrderExposure:
+    """Open orders summed per (market, outcome): BUY (shares, notional) and SELL shares.
+
+    The order manager keeps one up to date on every order change (`update`), so building a
+    `Portfolio` does not walk every open order. Sums are exact (Decimal); keys that return to
+    zero are dropped.
+    """
+
+    __slots__ = ("buys", "sells", "version")
+
+    def __init__(self) -> None:
+        self.buys: dict[PositionKey, tuple[Decimal, Decimal]] = {}
+        self.sells: dict[PositionKey, Decimal] = {}
+        self.version = 0
+        """Bumped whenever a sum changes."""
+
+    def add(self, order: Order) -> None:
+        """Count what `order` holds now."""
+        self._move(order, _holding(order.is_open, order.remaining_size))
+
+    def update(self, order: Order, was_open: bool, was_remaining: Decimal) -> None:
+        """`order` changed (state or filled size): move its sums by the difference."""
+        delta = _holding(order.is_open, order.remaining_size) - _holding(was_open, was_remaining)
+        self._move(order, delta)
+
+    def _move(self, order: Order, shares: Decimal) -> None:
+        if not shares:
+            return
+        key = (order.market, outcome_key(order.outcome))
+        self.version += 1
+        if order.side is Side.BUY:
+            held, notional = self.buys.get(key, (ZERO, ZERO))
+            held += shares
+            if held:
+                self.buys[key] = (held, notional + shares * order.price)
+            else:
+                self.buys.pop(key, None)
+        else:
+            held = self.sells.get(key, ZERO) + shares
+            if held:
+                self.sells[key] = held
+            else:
+                self.sells.pop(key, None)
 
 
 class Portfolio:
@@ -78,19 +128,45 @@ class Portfolio:
     ) -> Portfolio:
         """Held positions from `ledger`; open orders (not terminal) as pending BUYs / reserved
         sells; balance = ledger cash - open BUY notional."""
+        exposure = OpenOrderExposure()
+        for order in open_orders:
+            exposure.add(order)
+        return cls.from_exposure(ledger, markets=markets, exposure=exposure, equity=equity)
+
+    @classmethod
+    def from_exposure(
+        cls,
+        ledger: Ledger,
+        *,
+        markets: Mapping[str, MarketInfo],
+        exposure: OpenOrderExposure,
+        equity: Decimal | None = None,
+    ) -> Portfolio:
+        """`from_ledger` with the open orders already summed per (market, outcome): O(keys)."""
         positions = {p.key: PositionInfo(p.shares, p.cost_basis) for p in ledger.open_positions()}
         portfolio = cls(ledger.cash, positions=positions, markets=markets, equity=equity)
-        for order in open_orders:
-            if order.is_terminal or order.remaining_size <= 0:
-                continue
-            key = (order.market, outcome_key(order.outcome))
-            remaining = order.remaining_size
-            if order.side is Side.BUY:
-                portfolio._add_pending(key, remaining, remaining * order.price)
-                portfolio.balance -= remaining * order.price
-            else:
-                portfolio._reserved_sell[key] = portfolio._reserved_sell.get(key, ZERO) + remaining
+        for key, (shares, notional) in exposure.buys.items():
+            portfolio._add_pending(key, shares, notional)
+            portfolio.balance -= notional
+        portfolio._reserved_sell.update(exposure.sells)
         return portfolio
+
+    def copy(self, *, equity: Decimal | None = None) -> Portfolio:
+        """An independent copy (a decision pass `reserve`s on it), optionally re-marked.
+
+        Costs O(positions + markets with orders), not O(open orders): the trader builds the
+        portfolio once per change of the ledger or the orders and copies it per pass."""
+        twin = Portfolio.__new__(Portfolio)
+        twin.balance = self.balance
+        twin.equity = self.equity if equity is None else equity
+        twin._markets = self._markets
+        twin._held = dict(self._held)
+        twin._pending = dict(self._pending)
+        twin._reserved_sell = dict(self._reserved_sell)
+        twin._market_exposure = dict(self._market_exposure)
+        twin._event_exposure = dict(self._event_exposure)
+        twin._total = self._total
+        return twin
 
     # -- reads ---------------------------------------------------------------------------------
 

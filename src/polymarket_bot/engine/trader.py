@@ -16,16 +16,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from polymarket_bot.config.model import Settings
 from polymarket_bot.config.reload import ConfigReloader
-from polymarket_bot.core.book import OrderBook
+from polymarket_bot.core.book import PRICE_SCALE, OrderBook
 from polymarket_bot.core.clock import Clock, LiveClock
 from polymarket_bot.core.decisions import DecisionBatch, DecisionChain, DecisionContext
 from polymarket_bot.core.events import BestBidAsk, LastTrade
@@ -39,6 +40,7 @@ from polymarket_bot.core.ratelimit import OrderRateLimiter, RateLimitConfig
 from polymarket_bot.core.risk import RiskEngine
 from polymarket_bot.core.risk_config import RiskConfig
 from polymarket_bot.core.types import Side, from_base_units
+from polymarket_bot.engine.eager import start_eagerly
 from polymarket_bot.engine.execution.dry_run import DryRunExecution
 from polymarket_bot.engine.execution.manager import OrderManager
 from polymarket_bot.engine.execution.port import ExecutionPort
@@ -85,6 +87,8 @@ from polymarket_bot.transport.rest import ClobRestClient
 __all__ = ["Trader", "TraderOptions"]
 
 _log = logging.getLogger(__name__)
+_MID_DIVISOR: Final = 2 * PRICE_SCALE
+"""Best bid + best ask in book units -> mid price."""
 _TIMER_S = 1.0
 _STATUS_MIN_S = 2.0
 
@@ -103,6 +107,10 @@ class TraderOptions:
     status_interval: float = 5.0
     market_data: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     """Overrides of the market-data timings (`MarketDataConfig` fields), e.g. for fault drills."""
+    freeze_gc: bool = False
+    """After start-up, move every object made so far out of the garbage collector's sight
+    (`gc.freeze()`): later collections scan only what trading creates, which keeps their pauses
+    out of the tick-to-order tail. For the process that runs one trader (`trade`), not tests."""
 
 
 class Trader:
@@ -141,7 +149,14 @@ class Trader:
         self._dirty: dict[str, None] = {}
         self._trades: dict[str, None] = {}
         self._wake = asyncio.Event()
+        self._deciding = False
+        """A decision pass is running (one at a time)."""
+        self._eager = False
+        """Decision passes start from the feed itself (set while `run` trades)."""
+        self._passes: set[asyncio.Task[None]] = set()
         self._tops: dict[str, tuple[int | None, int | None]] = {}
+        self._portfolio: tuple[tuple[int, int, int], Portfolio] | None = None
+        """The last portfolio built, keyed by (ledger version, exposure version, markets)."""
         self._curve = EquityCurve()
         self._controls = ControlState()
         self._cancel_all_seq_done: int | None = None
@@ -177,12 +192,15 @@ class Trader:
         # Two clients: trading calls (orders, cancels, heartbeats, account reads) must never queue
         # behind the market-data REST budget (SERVICE_REST_MAX_CONCURRENCY /
         # SERVICE_REST_RATE_LIMIT_PER_SEC), which paces book polling only.
+        # The trading client speaks through the lean HTTP/1.1 client (issue #6); with a proxy
+        # configured it keeps httpx (http1 has no proxy support).
         self.rest = ClobRestClient(
             ep.rest_url,
             proxy=proxy,
             clock=self.clock,
             chain_id=s.venue.chain_id,
             timeout=s.service.request_timeout_seconds,
+            engine="httpx" if proxy else "http1",
         )
         self.market_rest = ClobRestClient(
             ep.rest_url,
@@ -318,14 +336,24 @@ class Trader:
                 self.settings.alert, self.status_sections, interval=10.0, clock=self.clock
             )
             self._tasks.append(asyncio.create_task(self.alerts.run(stop), name="alerts"))
+            if self.market_data is not None:
+                self.market_data.after_frame = self._after_feed_frame
+            self._eager = True
+            if self.options.freeze_gc:
+                gc.collect()
+                gc.freeze()
             await stop.wait()
         finally:
             await self.stop()
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        self._eager = False
+        if self.market_data is not None:
+            self.market_data.after_frame = None
+        tasks = [*self._tasks, *self._passes]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
@@ -472,15 +500,37 @@ class Trader:
             self._trades[asset_id] = None
         self._wake.set()
 
+    def _after_feed_frame(self) -> None:
+        """A WS frame was applied: decide right now, inside this call, if something changed and
+        no pass is running (a running pass picks the change up when it is done). The pass runs
+        synchronously until its first wait, so the orders it sends leave without a loop turn."""
+        if self._dirty and self._eager and not self._deciding:
+            task = start_eagerly(self._decision_pass(), name="decision-pass")
+            if task is not None:
+                self._passes.add(task)
+                task.add_done_callback(self._passes.discard)
+
     async def _decision_loop(self) -> None:
+        """Passes woken by `_wake` (REST updates, trades): WS frames start theirs directly."""
         while True:
             await self._wake.wait()
             self._wake.clear()
-            try:
-                await self._process_dirty()
-            except Exception:  # a bug here must not stop trading silently: log and go on
-                self.loop_errors += 1
-                _log.exception("decision loop error")
+            if not self._deciding:
+                await self._decision_pass()
+
+    async def _decision_pass(self) -> None:
+        """Decide on everything dirty, again and again until nothing is (what changed while a
+        pass waited on the venue is decided next). One pass at a time."""
+        self._deciding = True
+        try:
+            while self._dirty or self._trades:
+                try:
+                    await self._process_dirty()
+                except Exception:  # a bug here must not stop trading silently: log and go on
+                    self.loop_errors += 1
+                    _log.exception("decision loop error")
+        finally:
+            self._deciding = False
 
     async def _process_dirty(self) -> None:
         assert self.runner is not None and self.market_data is not None
@@ -508,14 +558,15 @@ class Trader:
                     lt.ts_ms,
                 )
                 intents.extend(self.runner.on_event(event_lt))
-            top = (book.best_bid_units(), book.best_ask_units())
+            top = (bid_units, ask_units) = (book.best_bid_units(), book.best_ask_units())
             if self._tops.get(asset) == top:
                 continue
             self._tops[asset] = top
             bid, ask = book.best_bid(), book.best_ask()
-            mid = book.mid()
-            if mid is not None and self.chain is not None:
-                self.chain.risk.observe_mid(asset, mid, now)
+            if bid_units is not None and ask_units is not None and self.chain is not None:
+                # the risk statistics are floats: the mid straight from the integer units is
+                # the same float as float(book.mid()), without the Decimal arithmetic
+                self.chain.risk.observe_mid(asset, (bid_units + ask_units) / _MID_DIVISOR, now)
             event = BestBidAsk(
                 asset,
                 info.condition_id,
@@ -547,16 +598,20 @@ class Trader:
                 return
         batch = self.chain.decide(intents, self._context(), now)
         self.decisions += len(batch.decisions)
-        self._write_decision_records(batch)
         self.runner.notify(batch.decisions, now)
         orders = [i for i in batch.approved if isinstance(i, OrderIntent)]
-        for intent in batch.approved:
-            if isinstance(intent, CancelIntent):
-                await self._cancel(intent)
-        for intent in orders:  # (the chain already recorded them in the rate limiter)
-            self.market_data_hit(intent.token_id)
-        if orders:
-            await self.execution.submit_many(orders)
+        try:
+            for intent in batch.approved:
+                if isinstance(intent, CancelIntent):
+                    await self._cancel(intent)
+            if orders:
+                # The orders leave first (each with its write-ahead `submit` record); the
+                # decision's audit trail is written right after, off the tick-to-order path.
+                await self.execution.submit_many(orders)
+        finally:
+            self._write_decision_records(batch)
+            for intent in orders:  # (the chain already recorded them in the rate limiter)
+                self.market_data_hit(intent.token_id)
 
     def market_data_hit(self, token: str) -> None:
         if self.market_data is not None:
@@ -596,13 +651,16 @@ class Trader:
 
     def _context(self) -> DecisionContext:
         assert self.ledger is not None and self.execution is not None
-        assert self.market_data is not None
-        portfolio = Portfolio.from_ledger(
-            self.ledger,
-            markets=self.markets,
-            open_orders=self.execution.open_orders(),
-            equity=self.ledger.equity(self.marks()),
-        )
+        assert self.market_data is not None and self.manager is not None
+        # Rebuilt only after a fill or an order change, from the manager's running sums of the
+        # open orders (O(positions + keys), not O(open orders)); a pass gets its own copy.
+        exposure = self.manager.exposure
+        key = (self.ledger.version, exposure.version, len(self.markets))
+        cached = self._portfolio
+        if cached is None or cached[0] != key:
+            base = Portfolio.from_exposure(self.ledger, markets=self.markets, exposure=exposure)
+            cached = self._portfolio = (key, base)
+        portfolio = cached[1].copy(equity=self.ledger.equity(self.marks()))
         return DecisionContext(
             books=ServiceBooks(self.market_data, self.token_market),
             markets=self.markets,

@@ -136,8 +136,7 @@ class SqlWriter:
                 seq = buffer.popleft()[0]
                 self._dropped += 1
                 self._resolve_dropped(seq)
-            size = len(buffer)
-            if size == 1 or size == self.batch_size:
+            if len(buffer) == self.batch_size:  # a full batch goes at once; else the thread polls
                 self._cond.notify_all()
         if self._thread is None:
             self.start()
@@ -228,7 +227,9 @@ class SqlWriter:
             while not self._buffer:
                 if self._closing:
                     return None
-                self._cond.wait()
+                # Polls instead of being woken by the first row: a wake-up would make this
+                # thread take the GIL in the middle of the trading loop's work (see `submit`).
+                self._cond.wait(self.flush_interval)
             while (
                 len(self._buffer) < self.batch_size
                 and not self._flush_waiters

@@ -35,6 +35,7 @@ from polymarket_bot.core.events import TradeStatus, TradeUpdate
 from polymarket_bot.core.intents import OUTCOME_VALUE, BookReader, MarketInfo, OrderIntent, iso_ms
 from polymarket_bot.core.ledger import FillClass, Ledger, LedgerFill, RealizedExit
 from polymarket_bot.core.orders import Order, OrderEvent, OrderEventKind, OrderFill, OrderState
+from polymarket_bot.core.portfolio import OpenOrderExposure
 from polymarket_bot.core.types import ZERO, Side, quantize_down
 from polymarket_bot.engine.execution import records as rec
 from polymarket_bot.engine.execution.sink import ExecutionSink
@@ -125,6 +126,9 @@ class OrderManager:
         of the trader; the trader's orders seen from `orders-ws`): their fills are booked but
         not counted as external (engine.tracking sets it)."""
         self._orders: dict[str, Order] = {}
+        self._open: dict[str, Order] = {}  # the subset that `is_open` (kept by `_apply`)
+        self.exposure = OpenOrderExposure()
+        """The open orders summed per (market, outcome), kept by `_apply` (risk reads it)."""
         self._by_venue: dict[str, Order] = {}
         self._meta: dict[str, _Meta] = {}
         self._infos: dict[str, MarketInfo] = {}  # condition id -> info seen
@@ -168,7 +172,7 @@ class OrderManager:
         return list(self._orders.values())
 
     def open_orders(self) -> list[Order]:
-        return [o for o in self._orders.values() if o.is_open]
+        return list(self._open.values())
 
     def unknown_orders(self) -> list[Order]:
         return [o for o in self._orders.values() if o.state is _S.UNKNOWN]
@@ -498,6 +502,7 @@ class OrderManager:
 
     def _apply(self, order: Order, event: OrderEvent, source: str, *, record: bool = True) -> bool:
         before = order.state
+        was_open, was_remaining = order.is_open, order.remaining_size
         try:
             transition = order.apply(event)
         except VenueStateError as exc:
@@ -509,8 +514,13 @@ class OrderManager:
             return False
         if order.venue_order_id is not None:
             self._by_venue.setdefault(order.venue_order_id, order)
+        self.exposure.update(order, was_open, was_remaining)
         if transition.note == "duplicate":
             return False
+        if order.is_open:
+            self._open[order.client_id] = order
+        else:
+            self._open.pop(order.client_id, None)
         after = order.state
         if not record or after is before:
             return True

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from polymarket_bot.core.book import PRICE_SCALE, OrderBook
@@ -187,6 +187,18 @@ class MarketDataService:
         return self._running
 
     # --- the trader's API -----------------------------------------------------------------
+
+    @property
+    def after_frame(self) -> Callable[[], None] | None:
+        """Called after every WS frame has been applied to the books (all its assets'
+        `on_update` calls done): where the trader starts deciding, without a loop turn."""
+        return self.pool.after_frame
+
+    @after_frame.setter
+    def after_frame(self, callback: Callable[[], None] | None) -> None:
+        self.pool.after_frame = callback
+        for shard in self.pool.shards:
+            shard.after_frame = callback
 
     @property
     def on_update(self) -> OnUpdate | None:

@@ -66,6 +66,8 @@ class WsShard:
         self.capacity = capacity
         self.ingest = ingest
         self.recorder = recorder
+        self.after_frame: Callable[[], None] | None = None
+        """Called after each frame is applied to the books (the trader decides there)."""
         self._clock = clock
         self._on_state_cb = on_state
         self.assets: set[str] = set()
@@ -167,6 +169,9 @@ class WsShard:
         if recorder is not None:
             recorder.write(data, recv_ts)
         self.ingest.feed_ws(data, self.decoder, self.synced, self.session)
+        after = self.after_frame
+        if after is not None:
+            after()
 
     def _on_state(self, state: WsState) -> None:
         if state is WsState.OPEN:
@@ -270,6 +275,8 @@ class ShardPool:
         self._backoff = (backoff_base, backoff_cap)
         self._proxy = proxy
         self._on_state = on_state
+        self.after_frame: Callable[[], None] | None = None
+        """Handed to every shard (`WsShard.after_frame`)."""
         self.shards: list[WsShard] = []
         self.by_asset: dict[str, WsShard] = {}
         self.retired: dict[str, int] = {"messages": 0, "failures": 0, "connects": 0}
@@ -338,6 +345,7 @@ class ShardPool:
             proxy=self._proxy,
             on_state=self._on_state,
         )
+        shard.after_frame = self.after_frame
         self._next_id += 1
         self.shards.append(shard)
         return shard
