@@ -215,6 +215,8 @@ class HttpCore:
                 headers=default_headers,
             )
         self._stats: dict[str, EndpointStats] = {}
+        self.last_activity: float | None = None
+        """Monotonic time the last exchange ended (answered or failed); None before the first."""
 
     async def aclose(self) -> None:
         if self._h1 is not None:
@@ -336,7 +338,8 @@ class HttpCore:
             except httpx.TransportError as exc:
                 raise NetworkError(_describe(exc), endpoint=endpoint) from exc
             finally:
-                stats.observe_latency(self.clock.monotonic() - started)
+                self.last_activity = now = self.clock.monotonic()
+                stats.observe_latency(now - started)
         finally:
             limiter.release()
         if 200 <= response.status_code < 300:

@@ -107,6 +107,11 @@ class ClobRestBase:
     def limiter(self) -> RestLimiter:
         return self._core.limiter
 
+    def idle_seconds(self) -> float | None:
+        """Seconds since the last exchange ended (None before the first)."""
+        last = self._core.last_activity
+        return None if last is None else self._core.clock.monotonic() - last
+
     def stats(self) -> dict[str, dict[str, Any]]:
         """Per-endpoint counters: requests, successes, errors (+ by kind), retries, rate_limited,
         latency last/avg/max in ms."""

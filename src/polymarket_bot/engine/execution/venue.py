@@ -43,6 +43,7 @@ from polymarket_bot.engine.execution.heartbeat import Heartbeat
 from polymarket_bot.engine.execution.manager import OrderManager
 from polymarket_bot.engine.execution.status_query import SOURCE_REST, StatusQuery
 from polymarket_bot.engine.execution.user_stream import UserStream
+from polymarket_bot.engine.execution.warm import ConnectionWarmer
 from polymarket_bot.protocol.auth import ApiCreds
 from polymarket_bot.protocol.eip712 import PrivateKeySigner
 from polymarket_bot.protocol.signing import (
@@ -90,6 +91,7 @@ class VenueExecution:
         user_ws_url: str | None = None,
         heartbeat: bool = True,
         heartbeat_interval_s: float = 5.0,
+        keep_warm_s: float | None = 2.0,
         unknown_grace_s: float = 10.0,
         rng: random.Random | None = None,
         on_tick_size: Callable[[str, TickSize], None] | None = None,
@@ -106,6 +108,8 @@ class VenueExecution:
             Heartbeat(rest, clock=clock, interval_s=heartbeat_interval_s) if heartbeat else None
         )
         """The dead-man switch, started by the first submit (None when disabled)."""
+        self.warmer = ConnectionWarmer(rest, interval_s=keep_warm_s) if keep_warm_s else None
+        """Keeps the trading connection open between orders (None when disabled)."""
         self.unknown_grace_s = unknown_grace_s
         """How long an UNKNOWN order without any trace at the venue stays UNKNOWN."""
         self.on_tick_size = on_tick_size
@@ -136,6 +140,8 @@ class VenueExecution:
         self._stopping = False
         if self.user_stream is not None:
             await self.user_stream.start()
+        if self.warmer is not None and not any(t.get_name() == "keep-warm" for t in self._tasks):
+            self._spawn(self.warmer.run(), name="keep-warm")
 
     async def stop(self, cancel_open: bool) -> None:
         if cancel_open and self.manager.open_orders():
@@ -156,8 +162,8 @@ class VenueExecution:
         if self.user_stream is not None:
             await self.user_stream.stop()
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> None:
+        task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -493,6 +499,11 @@ class VenueExecution:
             "status_queries": self.query.queries,
             "status_query_errors": self.query.errors,
             "tick_refreshes": self.tick_refreshes,
+            "keep_warm": (
+                {"enabled": True, **self.warmer.status()}
+                if self.warmer is not None
+                else {"enabled": False}
+            ),
             "orders_ws": self.orders_ws_status(),
         }
         return section
