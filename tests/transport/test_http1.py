@@ -518,6 +518,26 @@ async def test_connect_refused_is_not_sent() -> None:
     assert info.value.sent is False and not isinstance(info.value, Http1Timeout)
 
 
+async def test_on_sent_runs_once_after_the_write_and_never_for_an_unsent_request(
+    server: RawServer,
+) -> None:
+    """The execution layer marks an order SUBMITTED (and writes its `submit` record) in
+    `on_sent`: it must run right after the request is handed to the socket, before any answer
+    can be read, exactly once, and not at all when the request never left."""
+    calls: list[int] = []
+    async with Http1Client(server.url, connect_timeout=5, read_timeout=5) as c:
+        resp = await c.request(
+            "POST", "/order", body=b"{}", on_sent=lambda: calls.append(len(server.requests))
+        )
+    # called once; the server had not been handed the request yet when it ran (no loop turn)
+    assert resp.status_code == 200 and calls == [0] and len(server.requests) == 1
+    refused: list[int] = []
+    async with Http1Client(f"http://127.0.0.1:{_free_port()}", connect_timeout=2) as c:
+        with pytest.raises(Http1Error) as info:
+            await c.request("POST", "/order", body=b"{}", on_sent=lambda: refused.append(1))
+    assert info.value.sent is False and refused == []
+
+
 @pytest.fixture
 def full_backlog() -> Iterator[int]:
     """A port whose accept queue is full: SYNs are dropped, so connecting hangs."""

@@ -605,8 +605,9 @@ class Trader:
                 if isinstance(intent, CancelIntent):
                     await self._cancel(intent)
             if orders:
-                # The orders leave first (each with its write-ahead `submit` record); the
-                # decision's audit trail is written right after, off the tick-to-order path.
+                # The orders leave first (each `submit` record follows its request onto the
+                # socket); the decision's audit trail is written after, off the tick-to-order
+                # path.
                 await self.execution.submit_many(orders)
         finally:
             self._write_decision_records(batch)

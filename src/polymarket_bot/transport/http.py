@@ -249,13 +249,20 @@ class HttpCore:
         body: str | None = None,
         headers: Callable[[], Mapping[str, str]] | None = None,
         idempotent: bool,
+        on_sent: Callable[[], object] | None = None,
     ) -> HttpResponse:
         """One logical call: returns the 2xx response or raises the error tree.
 
         `body` is sent as these exact UTF-8 bytes (`Content-Type: application/json`). `headers` is
         called once per attempt (fresh L2 timestamps). Idempotent calls are retried per the
         policy; a 429/425 also cools the shared limiter down (honouring Retry-After).
+        `on_sent` (only for calls that are not retried) is called once the request is on its
+        way: with http1 right after its bytes are handed to the socket, before anything else
+        runs; with httpx (which does not say) just before it is sent. Not at all when the
+        request certainly never left (e.g. the connection could not be opened).
         """
+        if on_sent is not None and idempotent:
+            raise ValueError("on_sent is for calls that are sent once (idempotent=False)")
         stats = self.endpoint_stats(endpoint)
         query = _clean_query(params)
         if self._h1 is not None:
@@ -267,7 +274,9 @@ class HttpCore:
         while True:
             attempt += 1
             try:
-                return await self._attempt(method, url, query, content, headers, endpoint, stats)
+                return await self._attempt(
+                    method, url, query, content, headers, endpoint, stats, on_sent
+                )
             except TransportError as exc:
                 stats.count_error(error_kind(exc))
                 delay = self._after_failure(exc, attempt)
@@ -308,6 +317,7 @@ class HttpCore:
         headers: Callable[[], Mapping[str, str]] | None,
         endpoint: str,
         stats: EndpointStats,
+        on_sent: Callable[[], object] | None = None,
     ) -> HttpResponse:
         """One exchange. `url` is the full URL (httpx) or the request target (http1)."""
         limiter = self.limiter
@@ -321,9 +331,11 @@ class HttpCore:
             try:
                 if self._h1 is not None:
                     response: HttpResponse = await self._h1.request(
-                        method, url, headers=request_headers, body=content
+                        method, url, headers=request_headers, body=content, on_sent=on_sent
                     )
                 else:
+                    if on_sent is not None:
+                        on_sent()
                     response = await self._httpx(method, url, query, content, request_headers)
             except Http1Timeout as exc:
                 raise TimeoutError_(_describe(exc), endpoint=endpoint, sent=exc.sent) from exc

@@ -44,9 +44,9 @@ import select
 import ssl
 import zlib
 from collections import deque
-from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
-from typing import Final, NoReturn
+from typing import Final, NoReturn, cast
 from urllib.parse import urlsplit
 
 __all__ = [
@@ -436,8 +436,8 @@ class _Connection(asyncio.Protocol):
     # asyncio callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport (uvloop's are not asyncio.Transport subclasses: no isinstance)
+        self.transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with suppress(OSError):
@@ -523,14 +523,20 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
     async def exchange(
-        self, data: bytes, head_request: bool, read_timeout: float | None
+        self,
+        data: bytes,
+        head_request: bool,
+        read_timeout: float | None,
+        on_sent: Callable[[], object] | None = None,
     ) -> ResponseParser:
-        """Write `data` (one `transport.write`), then wait for the response and return the
-        parser holding it."""
+        """Write `data` (one `transport.write`), call `on_sent`, then wait for the response and
+        return the parser holding it."""
         transport = self.transport
         assert transport is not None
         self.exchanges += 1
         transport.write(data)
+        if on_sent is not None:
+            on_sent()  # before anything else runs: nothing can answer before the await below
         # Nothing is received before the `await` below: the parser can come after the write.
         loop = self.loop
         parser = ResponseParser(head_request)
@@ -729,8 +735,11 @@ class Http1Client:
         *,
         headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         body: bytes | None = None,
+        on_sent: Callable[[], object] | None = None,
     ) -> Http1Response:
         """One exchange. `target` is the path (and query) as sent: `/order`, `/book?token_id=1`.
+        `on_sent` is called once, right after the request is handed to the socket (not at all
+        when it never was).
 
         Raises InvalidRequest, Http1Timeout or Http1Error; never re-sends a request.
         """
@@ -746,7 +755,7 @@ class Http1Client:
             conn = self._pop_idle()
             if conn is None:
                 conn = await self._connect()
-            parser = await conn.exchange(data, method == "HEAD", self.read_timeout)
+            parser = await conn.exchange(data, method == "HEAD", self.read_timeout, on_sent)
             response = parser.response()
         except BaseException:
             if conn is not None:

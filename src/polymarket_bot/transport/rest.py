@@ -9,7 +9,7 @@ Plumbing, public reads and L1 live in `rest_base.py`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, TypeVar
 
 from polymarket_bot.core.types import OrderType
@@ -76,12 +76,20 @@ class ClobRestClient(ClobRestBase):
 
     # --- L2: orders -----------------------------------------------------------------------
 
-    async def _submit(self, path: str, body: str, tp: type[T]) -> T:
+    async def _submit(
+        self, path: str, body: str, tp: type[T], on_sent: Callable[[], object] | None
+    ) -> T:
         endpoint = f"POST {path}"
         headers = self._l2("POST", path, body)
         try:
             response = await self._core.request(
-                "POST", path, endpoint=endpoint, body=body, headers=headers, idempotent=False
+                "POST",
+                path,
+                endpoint=endpoint,
+                body=body,
+                headers=headers,
+                idempotent=False,
+                on_sent=on_sent,
             )
         except (TimeoutError_, NetworkError) as exc:
             if not exc.sent:
@@ -112,13 +120,15 @@ class ClobRestClient(ClobRestBase):
         *,
         post_only: bool = False,
         defer_exec: bool = False,
+        on_sent: Callable[[], object] | None = None,
     ) -> OrderResponse:
         """`POST /order`. Returns the venue's answer (check `.accepted`: a 200 can still carry a
-        rejection). 4xx -> ApiError; unknown outcome -> AmbiguousSubmitError. Never retried."""
+        rejection). 4xx -> ApiError; unknown outcome -> AmbiguousSubmitError. Never retried.
+        `on_sent`: see `HttpCore.request` (called once the order is on its way)."""
         body = encode_post_order_body(
             order, self._owner(), order_type, post_only=post_only, defer_exec=defer_exec
         )
-        return await self._submit("/order", body, OrderResponse)
+        return await self._submit("/order", body, OrderResponse, on_sent)
 
     async def post_orders(
         self,
@@ -126,8 +136,10 @@ class ClobRestClient(ClobRestBase):
         *,
         post_only: bool = False,
         defer_exec: bool = False,
+        on_sent: Callable[[], object] | None = None,
     ) -> list[OrderResponse]:
-        """`POST /orders` with 1..15 orders; one response per order, in order. Never retried."""
+        """`POST /orders` with 1..15 orders; one response per order, in order. Never retried.
+        `on_sent`: see `HttpCore.request` (called once the orders are on their way)."""
         if not orders:
             raise ValueError("post_orders needs at least one order")
         if len(orders) > MAX_BATCH_ORDERS:
@@ -135,7 +147,7 @@ class ClobRestClient(ClobRestBase):
         body = encode_post_orders_body(
             orders, self._owner(), post_only=post_only, defer_exec=defer_exec
         )
-        return await self._submit("/orders", body, list[OrderResponse])
+        return await self._submit("/orders", body, list[OrderResponse], on_sent)
 
     async def cancel(self, order_id: str) -> CancelResponse:
         """`DELETE /order`. Cancels are idempotent (a repeat is `not_canceled`), so retried."""

@@ -13,7 +13,8 @@ It is synchronous and never awaits, so each call is atomic on the event loop:
   `trade_id:order_id`. Trades are de-duplicated per (trade id, status); a trade is booked the
   first time it is seen with a status other than FAILED; FAILED after booking voids its fills
   (`Ledger.void_fills`) and writes a correcting trades record (`status: void`).
-* Records (docs/REPORTS.md): orders.jsonl `submit` (written before the order is sent),
+* Records (docs/REPORTS.md): orders.jsonl `submit` (written as the request leaves, before any
+  answer can be processed),
   `partial`, `filled`, `cancel`, `expired`, `reject`, `reconcile` (entering UNKNOWN and leaving
   it for a resting state); trades.jsonl one increment per fill; fills.jsonl entry/exit telemetry;
   realized_exits.jsonl whatever the ledger realized (`flush_exits`).
@@ -252,8 +253,8 @@ class OrderManager:
         self._by_venue[venue_order_id] = order
 
     def mark_submitted(self, order: Order, *, source: str) -> None:
-        """SUBMIT, with its write-ahead `submit` record (a crash after the send leaves the
-        order hash on disk for reconciliation)."""
+        """SUBMIT, with its `submit` record, as the request leaves (the order hash is on disk
+        for reconciliation before the venue can answer)."""
         self._apply(order, OrderEvent(_E.SUBMIT, self.clock.time_ms()), source)
         self.counts["submitted"] += 1
         self._record_order(order, "submit", source)

@@ -2,9 +2,13 @@
 simulator, LIVE against Polymarket); venue answers become order state, ledger entries, records.
 
 Submitting (ref §6): the order is signed locally (`protocol.signing`, EIP-712 V2; its hash is the
-venue's order id and is registered with the manager *before* the POST, with the write-ahead
-`submit` record), then posted with L2 auth, alone (`POST /order`) or in batches of <= 15
-(`POST /orders`, one `postOnly` flag per batch). The answer is classified by the §6.6 rule
+venue's order id and is registered with the manager *before* the POST), then posted with L2
+auth, alone (`POST /order`) or in batches of <= 15 (`POST /orders`, one `postOnly` flag per
+batch). The order becomes SUBMITTED, with its `submit` record, the moment the request is on its
+way (`_on_sent`: with the trading client's http1 engine right after the bytes reach the socket,
+before anything else runs, so the record costs the order no latency and no answer can overtake
+it; with httpx just before the send). A request that certainly never left is rejected locally
+("not sent: ..."). The answer is classified by the §6.6 rule
 (`OrderResponse.accepted`):
 
 * accepted: ACCEPTED; `tradeIDs` are fetched by id (`GET /data/trades?id=`) and booked unless the
@@ -176,7 +180,10 @@ class VenueExecution:
             return order
         try:
             response = await self.rest.post_order(
-                signed, order.order_type, post_only=self.manager.meta_post_only(order)
+                signed,
+                order.order_type,
+                post_only=self.manager.meta_post_only(order),
+                on_sent=self._on_sent([order]),
             )
         except asyncio.CancelledError:
             self._interrupted([order])
@@ -187,10 +194,25 @@ class VenueExecution:
         await self._on_response(order, response)
         return order
 
+    def _on_sent(self, orders: Sequence[Order]) -> Callable[[], None]:
+        """SUBMIT (with each order's `submit` record) the moment the request is on its way:
+        with the trading client's http1 engine right after its bytes reach the socket, before
+        anything else runs (the record costs the order nothing); with httpx just before."""
+
+        def sent() -> None:
+            for order in orders:
+                if order.state is _S.NEW:
+                    self.manager.mark_submitted(order, source=SOURCE_REST)
+
+        return sent
+
     def _interrupted(self, orders: Sequence[Order]) -> None:
-        """A send cancelled by `stop()`: UNKNOWN, resolved by `stop()` itself (no resolver)."""
+        """A send cancelled by `stop()`: UNKNOWN, resolved by `stop()` itself (no resolver);
+        an order whose request never left is rejected locally."""
         for order in orders:
-            if order.state is _S.SUBMITTED:
+            if order.state is _S.NEW:
+                self.manager.reject_locally(order, "not sent: stopped")
+            elif order.state is _S.SUBMITTED:
                 self.manager.apply_event(
                     order, _E.STATUS_UNKNOWN, source=SOURCE_REST, reason="send interrupted by stop"
                 )
@@ -199,7 +221,7 @@ class VenueExecution:
         orders = [self.manager.create(intent) for intent in intents]
         groups: dict[bool, list[tuple[Order, SignedOrderV2]]] = {}
         for order in orders:
-            signed = await self._prepare(order, mark=False)
+            signed = await self._prepare(order)
             if signed is not None:
                 groups.setdefault(self.manager.meta_post_only(order), []).append((order, signed))
         for post_only, group in groups.items():
@@ -208,11 +230,11 @@ class VenueExecution:
         return orders
 
     async def _post_batch(self, batch: list[tuple[Order, SignedOrderV2]], post_only: bool) -> None:
-        for order, _ in batch:
-            self.manager.mark_submitted(order, source=SOURCE_REST)
         try:
             responses = await self.rest.post_orders(
-                [(signed, order.order_type) for order, signed in batch], post_only=post_only
+                [(signed, order.order_type) for order, signed in batch],
+                post_only=post_only,
+                on_sent=self._on_sent([order for order, _ in batch]),
             )
         except asyncio.CancelledError:  # stopped mid-send: the venue may or may not have them
             self._interrupted([order for order, _ in batch])
@@ -227,8 +249,9 @@ class VenueExecution:
             else:  # the venue answered fewer legs than we sent: ask about the rest
                 self._unknown(order, "no response leg for this order")
 
-    async def _prepare(self, order: Order, *, mark: bool = True) -> SignedOrderV2 | None:
-        """Sign, register the hash, SUBMIT (unless `mark` is False); None if refused locally."""
+    async def _prepare(self, order: Order) -> SignedOrderV2 | None:
+        """Sign and register the hash (SUBMIT comes when the request leaves: `_on_sent`); None
+        if refused locally."""
         if order.state is not _S.NEW:
             return None
         try:
@@ -264,8 +287,6 @@ class VenueExecution:
             return None
         self.manager.register_venue_id(order, signed.order_hash)
         self._ensure_heartbeat()
-        if mark:
-            self.manager.mark_submitted(order, source=SOURCE_REST)
         return signed
 
     async def _market_params(self, token_id: str) -> tuple[TickSize, bool]:
@@ -296,6 +317,9 @@ class VenueExecution:
         return info.tick_size if info is not None else None
 
     async def _submit_failed(self, order: Order, exc: Exception) -> None:
+        if order.state is _S.NEW:  # the request never left (`_on_sent` was not called)
+            self.manager.reject_locally(order, f"not sent: {exc}")
+            return
         if isinstance(exc, AmbiguousSubmitError):
             self._unknown(order, str(exc))
         elif isinstance(exc, HttpStatusError):
