@@ -367,3 +367,39 @@ def test_open_order_sums_follow_every_change(steps: list[tuple[int, int, int]]) 
         assert {o.client_id for o in manager.open_orders()} == {
             o.client_id for o in manager.orders() if o.is_open
         }
+
+
+def test_old_terminal_orders_and_settled_trades_are_forgotten_without_double_booking() -> None:
+    """Long runs: memory holds the newest terminal orders and settled trades only. A late
+    report about a forgotten order is unmatched, and a forgotten trade seen again books
+    nothing (the ledger knows its fill ids)."""
+    manager, sink, _ = _manager()
+    manager.retain_terminal, manager.retain_settled = 3, 2
+    filled = _sent(manager, "0xf0", Side.BUY, "0.40", "10", order_type=OrderType.FAK)
+    taker = _trade("t0", taker_order_id="0xf0", owner=ME, trader_side=TraderSide.TAKER)
+    assert manager.apply_trade_update(taker, source="order_ws") == 1
+    confirmed = _trade(
+        "t0", status=TradeStatus.CONFIRMED, taker_order_id="0xf0", owner=ME,
+        trader_side=TraderSide.TAKER,
+    )  # fmt: skip
+    manager.apply_trade_update(confirmed, source="order_ws")
+    cash = manager.ledger.cash
+    for i in range(1, 6):  # five more orders end (cancelled): the oldest terminal ones go
+        order = _sent(manager, f"0xc{i}", Side.BUY, "0.30", "5")
+        manager.apply_event(order, OrderEventKind.ACCEPTED, source="order_ws")
+        manager.apply_event(order, OrderEventKind.CANCELED, source="order_ws")
+    for i in range(1, 4):  # three more trades settle (other accounts'): t0 is forgotten
+        manager.apply_trade_update(_trade(f"x{i}", status=TradeStatus.CONFIRMED), source="rest")
+    assert len(manager.orders()) == 3 and manager.forgotten_orders == 3
+    assert manager.get(filled.client_id) is None and manager.by_venue_id("0xf0") is None
+    assert manager.trade_book("t0") is None and manager.forgotten_trades >= 1
+    # late reports: nothing breaks, nothing is booked twice
+    assert manager.apply_trade_update(taker, source="order_rest") == 0
+    assert manager.ledger.cash == cash and len(sink.trades) == 1
+    before = manager.unmatched_order_updates
+    manager.apply_order_update(
+        _update("0xf0", OrderStatus.MATCHED, OrderEventType.UPDATE), source="order_rest"
+    )
+    assert manager.unmatched_order_updates == before + 1
+    status = manager.status()
+    assert status["forgotten_orders"] == 3 and status["filled"][0]["client_id"] == filled.client_id

@@ -4,7 +4,10 @@ One manager per trader, shared by whatever execution is plugged in (venue or loc
 It is synchronous and never awaits, so each call is atomic on the event loop:
 
 * Orders are kept by client id and by venue order id (the order hash, registered *before* the
-  order is posted, so a user-channel event that beats the POST response attaches to it). State
+  order is posted, so a user-channel event that beats the POST response attaches to it). Memory
+  is bounded: only the newest `retain_terminal` terminal orders and `retain_settled` settled
+  trades are kept (older ones live on in the reports; a late report of one is unmatched, and the
+  ledger's fill ids still refuse a second booking). State
   changes go through `core.orders` (the transition table); a report the table refuses is a
   discrepancy: counted, logged, handed to `on_discrepancy` (the venue side re-queries), never
   raised into the trading loop.
@@ -14,8 +17,7 @@ It is synchronous and never awaits, so each call is atomic on the event loop:
   first time it is seen with a status other than FAILED; FAILED after booking voids its fills
   (`Ledger.void_fills`) and writes a correcting trades record (`status: void`).
 * Records (docs/REPORTS.md): orders.jsonl `submit` (written as the request leaves, before any
-  answer can be processed),
-  `partial`, `filled`, `cancel`, `expired`, `reject`, `reconcile` (entering UNKNOWN and leaving
+  answer can be processed), `partial`, `filled`, `cancel`, `expired`, `reject`, `reconcile` (entering UNKNOWN and leaving
   it for a resting state); trades.jsonl one increment per fill; fills.jsonl entry/exit telemetry;
   realized_exits.jsonl whatever the ledger realized (`flush_exits`).
 """
@@ -60,6 +62,11 @@ _S = OrderState
 _CHANNEL_MODE: Final = {"rest_poll": "order_rest"}
 """trades.jsonl `execution_mode` of a source tag (seed §16: order_ws | order_rest)."""
 _RECENT_FILLED: Final = 20
+RETAIN_TERMINAL_ORDERS: Final = 5_000
+"""Terminal orders kept in memory (the newest); older ones live on in orders.jsonl."""
+RETAIN_SETTLED_TRADES: Final = 20_000
+"""Trades kept after their final status (CONFIRMED or FAILED)."""
+_FINAL_TRADE: Final = frozenset({TradeStatus.CONFIRMED, TradeStatus.FAILED})
 _STATUS_ITEMS: Final = 50
 _RESTING = frozenset({_S.LIVE, _S.PARTIAL})
 _STATE_RECORDS: Final = {
@@ -107,6 +114,8 @@ class OrderManager:
         markets: MarketLookup,
         books: BookLookup | None = None,
         client_prefix: str = "c",
+        retain_terminal: int = RETAIN_TERMINAL_ORDERS,
+        retain_settled: int = RETAIN_SETTLED_TRADES,
     ) -> None:
         self.ledger = ledger
         self.sink = sink
@@ -128,6 +137,15 @@ class OrderManager:
         not counted as external (engine.tracking sets it)."""
         self._orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}  # the subset that `is_open` (kept by `_apply`)
+        # Memory stays bounded on long runs: the oldest terminal orders and settled trades are
+        # forgotten (a late report of one is unmatched; the ledger's fill ids still refuse a
+        # second booking of any fill).
+        self.retain_terminal = retain_terminal
+        self.retain_settled = retain_settled
+        self._terminal: deque[str] = deque()
+        self._settled: deque[str] = deque()
+        self.forgotten_orders = 0
+        self.forgotten_trades = 0
         self.exposure = OpenOrderExposure()
         """The open orders summed per (market, outcome), kept by `_apply` (risk reads it)."""
         self._by_venue: dict[str, Order] = {}
@@ -178,11 +196,16 @@ class OrderManager:
     def unknown_orders(self) -> list[Order]:
         return [o for o in self._orders.values() if o.state is _S.UNKNOWN]
 
+    def _meta_of(self, order: Order) -> _Meta:
+        """The order's metadata (a blank one for an order already forgotten)."""
+        meta = self._meta.get(order.client_id)
+        return meta if meta is not None else _Meta(None, order.market, None)
+
     def meta_post_only(self, order: Order) -> bool:
-        return self._meta[order.client_id].post_only
+        return self._meta_of(order).post_only
 
     def meta_expiration(self, order: Order) -> int | None:
-        return self._meta[order.client_id].expiration_s
+        return self._meta_of(order).expiration_s
 
     def trade_book(self, trade_id: str) -> TradeBook | None:
         return self._trades.get(trade_id)
@@ -348,7 +371,7 @@ class OrderManager:
             )
         )
         if reference_price is None and order is not None:
-            reference_price = self._meta[order.client_id].reference_price
+            reference_price = self._meta_of(order).reference_price
         if (mid is None or spread is None) and self.books is not None:
             book = self.books(fill.asset_id)
             if book is not None:
@@ -377,7 +400,7 @@ class OrderManager:
         kind = order_update_kind(
             order,
             update,
-            expiration_s=self._meta[order.client_id].expiration_s,
+            expiration_s=self._meta_of(order).expiration_s,
             now_s=self.clock.time(),
         )
         if kind is not None:
@@ -390,6 +413,8 @@ class OrderManager:
         if update.status in book.statuses:
             return 0
         book.statuses.add(update.status)
+        if update.status in _FINAL_TRADE and len(book.statuses & _FINAL_TRADE) == 1:
+            self._settle(update.trade_id)
         if update.status is TradeStatus.FAILED:
             if book.booked and not book.voided:
                 self._void(update.trade_id, book, source)
@@ -522,6 +547,8 @@ class OrderManager:
             self._open[order.client_id] = order
         else:
             self._open.pop(order.client_id, None)
+            if order.state.is_terminal and not before.is_terminal:
+                self._retire(order)
         after = order.state
         if not record or after is before:
             return True
@@ -534,6 +561,27 @@ class OrderManager:
             self._record_order(order, "reconcile", source, event.reason or "resolved")
         return True
 
+    def _retire(self, order: Order) -> None:
+        """A new terminal order: forget the oldest ones beyond `retain_terminal`."""
+        terminal = self._terminal
+        terminal.append(order.client_id)
+        while len(terminal) > self.retain_terminal:
+            old = self._orders.pop(terminal.popleft(), None)
+            if old is None:
+                continue
+            self._meta.pop(old.client_id, None)
+            if old.venue_order_id is not None and self._by_venue.get(old.venue_order_id) is old:
+                del self._by_venue[old.venue_order_id]
+            self.forgotten_orders += 1
+
+    def _settle(self, trade_id: str) -> None:
+        """A trade reached its final status: forget the oldest beyond `retain_settled`."""
+        settled = self._settled
+        settled.append(trade_id)
+        while len(settled) > self.retain_settled:
+            if self._trades.pop(settled.popleft(), None) is not None:
+                self.forgotten_trades += 1
+
     def _record_fill_transition(self, order: Order, status: str, source: str) -> None:
         self.counts[status] += 1
         if status == "filled":
@@ -541,7 +589,7 @@ class OrderManager:
         self._record_order(order, status, source)
 
     def _record_order(self, order: Order, event: str, source: str, reason: str = "") -> None:
-        meta = self._meta[order.client_id]
+        meta = self._meta_of(order)
         self.sink.record_order(
             rec.order_record(
                 order,
@@ -575,6 +623,8 @@ class OrderManager:
             "open_orders": sum(1 for o in self._orders.values() if o.is_open),
             "unknown_orders": sum(1 for o in self._orders.values() if o.state is _S.UNKNOWN),
             "discrepancies": self.discrepancies,
+            "forgotten_orders": self.forgotten_orders,
+            "forgotten_trades": self.forgotten_trades,
             "ledger_errors": self.ledger_errors,
             "pending_voids": len(self._pending_voids),
             "last_error": self.last_error,
@@ -583,6 +633,6 @@ class OrderManager:
     def _item(self, order: Order) -> dict[str, Any]:
         return rec.order_item(
             order,
-            market_id=self._meta[order.client_id].market_id,
+            market_id=self._meta_of(order).market_id,
             updated_at=iso_ms(order.updated_ms / 1000),
         )
