@@ -17,9 +17,10 @@ It is synchronous and never awaits, so each call is atomic on the event loop:
   first time it is seen with a status other than FAILED; FAILED after booking voids its fills
   (`Ledger.void_fills`) and writes a correcting trades record (`status: void`).
 * Records (docs/REPORTS.md): orders.jsonl `submit` (written as the request leaves, before any
-  answer can be processed), `partial`, `filled`, `cancel`, `expired`, `reject`, `reconcile` (entering UNKNOWN and leaving
-  it for a resting state); trades.jsonl one increment per fill; fills.jsonl entry/exit telemetry;
-  realized_exits.jsonl whatever the ledger realized (`flush_exits`).
+  answer can be processed), `partial`, `filled`, `cancel`, `expired`, `reject`, `reconcile`
+  (entering UNKNOWN and leaving it for a resting state); trades.jsonl one increment per fill;
+  fills.jsonl entry/exit telemetry; realized_exits.jsonl whatever the ledger realized
+  (`flush_exits`).
 """
 
 from __future__ import annotations
