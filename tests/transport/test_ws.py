@@ -137,6 +137,8 @@ async def test_silent_server_is_detected_and_replaced(ws_server: FakeWsServer) -
         assert silence <= stalled_for < silence + 1.0
         assert conn.last_error is not None and "silent" in conn.last_error
         assert "PING" in ws_server.received(1)  # we kept pinging; nobody answered
+        # `connects` counts the handshake; the subscribe frame reaches the server just after
+        await wait_until(lambda: len(ws_server.received(2)) >= 1)
         assert ws_server.received(2)[0] == SUBSCRIBE
         await wait_until(lambda: len(inbox.frames) >= 1)  # the new connection delivers
 
