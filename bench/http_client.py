@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import gc
 import json
 import multiprocessing
+import secrets
 import statistics
 import time
+import uuid
 from asyncio import selector_events
 from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
@@ -56,20 +59,24 @@ RESPONSE_BODY = json.dumps(
     },
     separators=(",", ":"),
 ).encode()
+# Throwaway values of the real sizes, made per run (never a real key or secret): the request
+# carries the same bytes as an L2-signed order.
+_ADDRESS = "0x" + secrets.token_hex(20)
+_API_KEY = str(uuid.uuid4())
 L2_HEADERS = {
-    "POLY_ADDRESS": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
-    "POLY_SIGNATURE": "aGVsbG8td29ybGQtc2lnbmF0dXJlLWJhc2U2NHVybD0=",
+    "POLY_ADDRESS": _ADDRESS,
+    "POLY_SIGNATURE": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     "POLY_TIMESTAMP": "1767225600",
-    "POLY_API_KEY": "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
-    "POLY_PASSPHRASE": "7b7e38496dab5cf62c3148f9a53c5a7610271bac463fa87c0a93a8a122d0ccfc",
+    "POLY_API_KEY": _API_KEY,
+    "POLY_PASSPHRASE": secrets.token_hex(32),
 }
 TOKEN_ID = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
 ORDER_BODY = json.dumps(
     {
         "order": {
             "salt": 123456789,
-            "maker": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
-            "signer": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+            "maker": _ADDRESS,
+            "signer": _ADDRESS,
             "tokenId": TOKEN_ID,
             "makerAmount": "5000000",
             "takerAmount": "10000000",
@@ -81,7 +88,7 @@ ORDER_BODY = json.dumps(
             "expiration": "0",
             "signature": "0x" + "5f" * 65,
         },
-        "owner": "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+        "owner": _API_KEY,
         "orderType": "GTC",
         "postOnly": True,
         "deferExec": False,

@@ -39,29 +39,21 @@ def start_eagerly(
 
 async def _resume(coro: Coroutine[Any, Any, T], waiting_on: Any) -> T:
     """Drive `coro` on from a suspension, as a Task's step function would: wait for what it
-    yielded (a future, or None for a bare yield), then resume it; anything raised into this
-    coroutine while waiting (cancellation) is thrown into `coro` instead."""
+    yielded (a future, or None for a bare yield), then resume it. The future's own failure is
+    read by `coro` from the future; a cancellation of this task is thrown into `coro`."""
     while True:
+        cancelled: asyncio.CancelledError | None = None
         try:
             if waiting_on is None:
                 await asyncio.sleep(0)
             else:
                 waiting_on._asyncio_future_blocking = False
-                await waiting_on  # its result (or error) is read by `coro` itself on resume
-        except BaseException as exc:  # handed to the coroutine, as a Task does
-            if not isinstance(exc, asyncio.CancelledError) and waiting_on is not None:
-                # the future's own failure: `coro` reads it from the future on resume
-                try:
-                    waiting_on = coro.send(None)
-                except StopIteration as done:
-                    return done.value  # type: ignore[no-any-return]
-                continue
-            try:
-                waiting_on = coro.throw(exc)
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-            continue
+                await waiting_on
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+        except BaseException:  # the future's failure: `coro` reads it on resume
+            pass
         try:
-            waiting_on = coro.send(None)
+            waiting_on = coro.send(None) if cancelled is None else coro.throw(cancelled)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
