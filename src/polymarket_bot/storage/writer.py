@@ -132,7 +132,9 @@ class SqlWriter:
                 self._first_at = time.monotonic()
             buffer.append((self._seq, table, record))
             self._submitted += 1
-            if len(buffer) + self._inflight > self.max_buffer and buffer:
+            # The batch in flight is not counted: if it fails it comes back as the oldest
+            # rows and `_requeue` trims it first, so the newest rows are the ones kept.
+            if len(buffer) > self.max_buffer:
                 seq = buffer.popleft()[0]
                 self._dropped += 1
                 self._resolve_dropped(seq)
