@@ -26,7 +26,12 @@ from hypothesis import strategies as st
 from polymarket_bot.core.errors import InvalidValueError
 from polymarket_bot.core.types import OrderType, Side, TickSize
 from polymarket_bot.protocol import amounts, eip712
-from polymarket_bot.protocol.auth import build_hmac_signature, generate_api_creds
+from polymarket_bot.protocol.auth import (
+    AuthError,
+    build_hmac_signature,
+    generate_api_creds,
+    l2_signer,
+)
 from polymarket_bot.protocol.eip712 import PrivateKeySigner, hash_order_struct, keccak256
 from polymarket_bot.protocol.signing import (
     BYTES32_ZERO,
@@ -270,6 +275,29 @@ def test_cached_hmac_key_matches_fresh_hmac() -> None:
         message = f"{ts}POST{path.split('?')[0]}".encode() + raw
         expected = base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest())
         assert build_hmac_signature(secret, ts, "POST", path, body) == expected.decode()
+
+
+def test_l2_signer_matches_build_hmac_signature() -> None:
+    """The submit path's signer (HMAC pads made once) signs what `build_hmac_signature` signs,
+    for any secret length (a key longer than SHA-256's 64-byte block is hashed first)."""
+    rng = random.Random(8)
+    secrets = [generate_api_creds(rng).secret for _ in range(3)]
+    secrets += [base64.urlsafe_b64encode(rng.randbytes(n)).decode() for n in (1, 63, 64, 65, 200)]
+    for i in range(200):
+        secret = rng.choice(secrets)
+        method = rng.choice(["POST", "GET", "DELETE"])
+        path = rng.choice(["/order", "/orders", "/clob/orders", "/data/orders?market=0x1"])
+        sign = l2_signer(secret, method, path)
+        body = rng.choice([b"", b'{"a":"\xc3\xbc"}', rng.randbytes(rng.randrange(3000))])
+        ts = 1767225600 + i
+        key = base64.urlsafe_b64decode(secret)
+        message = f"{ts}{method}{path.split('?')[0]}".encode() + body
+        expected = base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest())
+        assert sign(str(ts).encode(), body) == expected
+        assert build_hmac_signature(secret, ts, method, path, body) == expected.decode()
+        assert sign(str(ts).encode(), body) == expected  # the pads are copied, never consumed
+    with pytest.raises(AuthError):
+        l2_signer("AAAA*AAA", "POST", "/order")
 
 
 def test_exchange_domain_cache() -> None:

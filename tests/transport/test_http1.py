@@ -207,6 +207,92 @@ async def test_request_bytes_are_exactly_what_was_asked(server: RawServer) -> No
     assert empty.headers["content-length"] == "0" and empty.body == b""
 
 
+_TEMPLATE_HEADERS: list[list[tuple[str, str | None]]] = [
+    [],
+    [("X-Fixed", "1")],
+    [("X-Slot", None)],
+    [
+        ("Content-Type", "application/json"),
+        ("POLY_ADDRESS", "0xabc"),
+        ("POLY_SIGNATURE", None),
+        ("POLY_TIMESTAMP", None),
+        ("POLY_API_KEY", "k"),
+        ("POLY_PASSPHRASE", "p"),
+    ],
+    [("user-agent", "mine"), ("X-A", None), ("X-B", ""), ("X-C", None)],
+]
+
+
+@pytest.mark.parametrize("headers", _TEMPLATE_HEADERS)
+@pytest.mark.parametrize("method", ["POST", "GET", "DELETE", "HEAD", "PATCH"])
+@pytest.mark.parametrize("body", [None, b"", b'{"a":1}', bytes(range(256)) * 9])
+def test_template_renders_what_encode_request_encodes(
+    headers: list[tuple[str, str | None]], method: str, body: bytes | None
+) -> None:
+    c = Http1Client(
+        "http://127.0.0.1:8080",
+        headers={"User-Agent": "ua", "Accept": "*/*", "Accept-Encoding": "gzip, deflate"},
+    )
+    template = c.template(method, "/clob/orders", headers)
+    assert template.slots == sum(value is None for _, value in headers)
+    assert template.head_request == (method == "HEAD")
+    for round_ in range(3):
+        values = [b"v%d-%d" % (round_, i) for i in range(template.slots)]
+        it = iter(values)
+        filled = [(name, next(it).decode() if value is None else value) for name, value in headers]
+        want = c.encode_request(method, "/clob/orders", filled, body)
+        assert template.render(values, body) == want
+        assert template.render(tuple(values), body) == want
+        assert c.encode_request(method, "/clob/orders", dict(filled), body) == want
+
+
+def test_template_refuses_what_encode_request_refuses() -> None:
+    c = Http1Client("http://127.0.0.1:8080", headers={"User-Agent": "ua"})
+    for method, target, headers in [
+        ("GE T", "/x", []),
+        ("GET", "x", []),
+        ("GET", "/a b", []),
+        ("GET", "/x", [("Host", None)]),
+        ("GET", "/x", [("content-length", "1")]),
+        ("GET", "/x", [("X-A", "a\r\nX-B: b")]),
+        ("GET", "/x", [("X-A", "é")]),
+        ("GET", "/x", [("X A", None)]),
+    ]:
+        with pytest.raises(InvalidRequest):
+            c.template(method, target, headers)
+        filled = [(name, "v" if value is None else value) for name, value in headers]
+        with pytest.raises(InvalidRequest):
+            c.encode_request(method, target, filled)
+    template = c.template("POST", "/x", [("X-A", None), ("X-B", None)])
+    for values in ([b"1"], [b"1", b"2", b"3"], [b"1", b"2\r\nX-C: 3"], [b"1\n", b"2"]):
+        with pytest.raises(InvalidRequest):
+            template.render(values, b"{}")
+    for bad in (b"\x00", "é".encode()):
+        with pytest.raises(InvalidRequest):
+            template.render([b"1", bad], b"{}")
+
+
+async def test_send_writes_a_rendered_template(server: RawServer, client: Http1Client) -> None:
+    template = client.template("POST", "/order", [("X-Sig", None), ("X-Key", "k")])
+    sent: list[int] = []
+    for sig in (b"s1", b"s2"):
+        data = template.render([sig], b"{}")
+        r = await client.send(data, on_sent=lambda: sent.append(len(server.requests)))
+        assert r.status_code == 200
+    assert sent == [0, 1]
+    first, second = server.requests
+    assert first.raw_head == (
+        b"POST /order HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Sig: s1\r\nX-Key: k\r\n"
+        b"Content-Length: 2\r\n\r\n" % server.port
+    )
+    assert second.headers["x-sig"] == "s2" and second.body == b"{}"
+    assert client.connections_opened == 1
+    head = await client.send(
+        client.template("HEAD", "/h", []).render([]), head_request=True
+    )  # no body read for a HEAD
+    assert head.status_code == 200 and head.content == b""
+
+
 async def test_concurrent_requests_use_parallel_connections_then_reuse_them(
     server: RawServer, client: Http1Client
 ) -> None:

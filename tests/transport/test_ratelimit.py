@@ -153,3 +153,30 @@ async def test_set_rate_at_runtime(clock: TestClock, fake_sleep: FakeSleep) -> N
         limiter.set_rate(-1.0)
     with pytest.raises(ValueError):
         RestLimiter(rate_per_sec=-1.0)
+
+
+async def test_try_acquire_only_takes_the_no_wait_fast_path(
+    clock: TestClock, fake_sleep: FakeSleep
+) -> None:
+    free = make(clock, fake_sleep)
+    assert free.try_acquire() and free.try_acquire()
+    assert (free.in_flight, free.acquired) == (2, 2)
+    free.release()
+    free.release()
+    assert free.in_flight == 0
+    free.cool_down(1.0)  # cooling down: it would wait, so it refuses and changes nothing
+    assert not free.try_acquire()
+    assert (free.in_flight, free.acquired, free.waits) == (0, 2, 0)
+    clock.advance(1.0)
+    assert free.try_acquire()
+    free.release()
+    # a rate or a concurrency cap: always `await acquire()` (tokens and semaphore are its own)
+    for limiter in (
+        make(clock, fake_sleep, rate_per_sec=5),
+        make(clock, fake_sleep, max_concurrency=2),
+    ):
+        assert not limiter.try_acquire()
+        assert (limiter.in_flight, limiter.acquired) == (0, 0)
+        await limiter.acquire()
+        assert limiter.in_flight == 1
+        limiter.release()

@@ -5,6 +5,8 @@ Two engines carry the bytes: httpx (the default; the only one with proxy support
 `http1.Http1Client` (`engine="http1"`, the trading path: ~20x less client work before the
 request is on the socket, `bench/http_client.py`). With a proxy configured, `engine="http1"`
 falls back to httpx. Both give the same responses (`HttpResponse`) and the same errors.
+With http1, a request sent again and again with only a few header values changing (the order
+submits) can be prepared once (`template`) and sent with `send_prepared`.
 Endpoint-specific code (paths, bodies, decoding) lives in `rest.py` (CLOB) and `gamma.py`.
 """
 
@@ -32,7 +34,7 @@ from polymarket_bot.transport.errors import (
     TimeoutError_,
     TransportError,
 )
-from polymarket_bot.transport.http1 import Http1Client, Http1Error, Http1Timeout
+from polymarket_bot.transport.http1 import Http1Client, Http1Error, Http1Timeout, RequestTemplate
 from polymarket_bot.transport.ratelimit import RestLimiter, Sleep
 from polymarket_bot.transport.retry import RetryPolicy, parse_retry_after
 
@@ -286,6 +288,73 @@ class HttpCore:
                 if delay > 0:
                     await self._sleep(delay)
 
+    def template(
+        self, method: str, path: str, headers: Sequence[tuple[str, str | None]]
+    ) -> RequestTemplate | None:
+        """What `request(method, path, headers=...)` (no query) sends, prepared once for
+        `send_prepared`: the headers whose value is None are filled per request. None with the
+        httpx engine. Raises http1's InvalidRequest for a request that could not be sent."""
+        h1 = self._h1
+        if h1 is None:
+            return None
+        merged: dict[str, str | None] = {"Content-Type": "application/json"}
+        merged.update(headers)  # as `_attempt` merges them: a same-named header replaces in place
+        return h1.template(method, _target(self.path_prefix + path, ()), list(merged.items()))
+
+    async def send_prepared(
+        self,
+        template: RequestTemplate,
+        values: Callable[[bytes], Sequence[bytes]],
+        body: bytes | None,
+        *,
+        endpoint: str,
+        on_sent: Callable[[], object] | None = None,
+    ) -> HttpResponse:
+        """`request(..., idempotent=False)` of a request prepared by `template` (http1): one
+        attempt, the same limiter slot, counters, cool-downs, errors and `on_sent`, less work
+        before the write. `values(body)` gives the template's open header values; it is called
+        once the limiter slot is held (fresh L2 timestamps)."""
+        h1 = self._h1
+        if h1 is None:
+            raise ValueError("send_prepared needs the http1 engine")
+        stats = self._stats.get(endpoint)
+        if stats is None:
+            stats = self._stats[endpoint] = EndpointStats()
+        limiter = self.limiter
+        try:
+            if not limiter.try_acquire():
+                await limiter.acquire()
+            try:
+                filled = values(body or b"")
+                stats.requests += 1
+                clock = self.clock
+                started = clock.monotonic()
+                try:
+                    response: HttpResponse = await h1.send(
+                        template.render(filled, body),
+                        head_request=template.head_request,
+                        on_sent=on_sent,
+                    )
+                except Http1Timeout as exc:
+                    raise TimeoutError_(_describe(exc), endpoint=endpoint, sent=exc.sent) from exc
+                except Http1Error as exc:
+                    raise NetworkError(_describe(exc), endpoint=endpoint, sent=exc.sent) from exc
+                finally:
+                    self.last_activity = now = clock.monotonic()
+                    stats.observe_latency(now - started)
+            finally:
+                limiter.release()
+            if 200 <= response.status_code < 300:
+                stats.successes += 1
+                return response
+            if response.status_code == 429:
+                stats.rate_limited += 1
+            raise self.status_error(response, endpoint)
+        except TransportError as exc:
+            stats.count_error(error_kind(exc))
+            self._after_failure(exc, 1)  # the cool-down of a 429/425; never retried here
+            raise
+
     def _after_failure(self, exc: TransportError, attempt: int) -> float:
         """Apply the cool-down a failure calls for; return the local sleep before a retry.
 
@@ -321,7 +390,8 @@ class HttpCore:
     ) -> HttpResponse:
         """One exchange. `url` is the full URL (httpx) or the request target (http1)."""
         limiter = self.limiter
-        await limiter.acquire()  # `limiter.slot()` without the context manager's cost
+        if not limiter.try_acquire():  # `limiter.slot()` without the context manager's cost
+            await limiter.acquire()
         try:
             request_headers = {"Content-Type": "application/json"}
             if headers is not None:
@@ -329,9 +399,12 @@ class HttpCore:
             stats.requests += 1
             started = self.clock.monotonic()
             try:
-                if self._h1 is not None:
-                    response: HttpResponse = await self._h1.request(
-                        method, url, headers=request_headers, body=content, on_sent=on_sent
+                h1 = self._h1
+                if h1 is not None:
+                    response: HttpResponse = await h1.send(
+                        h1.encode_request(method, url, request_headers, content),
+                        head_request=method == "HEAD",
+                        on_sent=on_sent,
                     )
                 else:
                     if on_sent is not None:

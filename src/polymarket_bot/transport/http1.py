@@ -8,7 +8,9 @@
 Why: httpx (AsyncClient -> httpcore -> anyio) spends ~300 us of Python before the request's
 last byte is handed to the socket; here the request is serialized by hand into one bytes object
 and written with one `transport.write`, ~10-15 us after the call (issue #6, tick-to-order
-latency; `bench/http_client.py`).
+latency; `bench/http_client.py`). A request repeated with only some header values changing can
+be serialized once (`template`), filled per request (`RequestTemplate.render`) and sent as bytes
+(`send`).
 
 - Keep-alive pool: at most `max_connections` exchanges in flight, one per connection; idle
   connections are reused last-in first-out. A connection is discarded on any error, on
@@ -57,6 +59,7 @@ __all__ = [
     "Http1Timeout",
     "InvalidRequest",
     "ProtocolError",
+    "RequestTemplate",
     "ResponseParser",
 ]
 
@@ -68,6 +71,7 @@ MAX_CHUNK_LINE: Final = 4096
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _NAME_LIST = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
+_BAD_VALUE_BYTES = re.compile(rb"[\r\n\x00\x80-\xff]")
 _TARGET = re.compile(r"/[!-~]*")
 _RESERVED = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 """Header names the client sets itself; a caller may not pass them."""
@@ -563,6 +567,50 @@ def _describe(exc: BaseException) -> str:
 # --- the client ---------------------------------------------------------------------------------
 
 
+class RequestTemplate:
+    """A request serialized once but for some header values (`Http1Client.template`): the
+    request line, the Host and default header block and every fixed header are validated and
+    encoded up front. `render(values, body)` gives exactly the bytes `encode_request` gives for
+    the same headers with those values filled in."""
+
+    __slots__ = ("_chunks", "_empty_end", "_values", "head_request", "method", "target")
+
+    def __init__(self, method: str, target: str, parts: Sequence[bytes]) -> None:
+        self.method = method
+        self.target = target
+        self.head_request = method == "HEAD"
+        slots = len(parts) - 1
+        # parts interleaved with the values, then Content-Length + blank line, then the body
+        chunks: list[bytes] = [b""] * (2 * slots + 3)
+        chunks[0 : 2 * slots + 1 : 2] = parts
+        self._chunks = chunks
+        self._values = slice(1, 2 * slots, 2)
+        self._empty_end = (
+            b"Content-Length: 0\r\n\r\n" if method in ("POST", "PUT", "PATCH") else b"\r\n"
+        )
+
+    @property
+    def slots(self) -> int:
+        """How many header values `render` takes."""
+        return (len(self._chunks) - 3) // 2
+
+    def render(self, values: Sequence[bytes], body: bytes | None = None) -> bytes:
+        """The request bytes with `values` (ASCII, no CR/LF/NUL: else InvalidRequest) in the
+        template's open header slots, in order, then Content-Length and `body`."""
+        out = self._chunks.copy()
+        if len(values) != (len(out) - 3) // 2:
+            raise InvalidRequest(f"{(len(out) - 3) // 2} header values expected, got {len(values)}")
+        if _BAD_VALUE_BYTES.search(b"".join(values)):
+            raise InvalidRequest("invalid header value (non-ASCII, CR, LF or NUL)")
+        out[self._values] = values
+        if body is None:
+            out[-2] = self._empty_end
+        else:
+            out[-2] = b"Content-Length: %d\r\n\r\n" % len(body)
+            out[-1] = body
+        return b"".join(out)
+
+
 class Http1Client:
     """HTTP/1.1 client of one origin (`scheme://host[:port]`, no path) with a keep-alive pool.
 
@@ -726,6 +774,38 @@ class Http1Client:
         self._blocks[names] = block
         return block
 
+    def template(
+        self, method: str, target: str, headers: Sequence[tuple[str, str | None]]
+    ) -> RequestTemplate:
+        """`encode_request(method, target, headers, body)` prepared once for requests that
+        differ only in the headers whose value is None here (and the body): validated now
+        (InvalidRequest as `encode_request` would raise it), filled by `RequestTemplate.render`.
+        """
+        if method not in _COMMON_METHODS and not _TOKEN.fullmatch(method):
+            raise InvalidRequest(f"invalid method {method!r}")
+        if not _TARGET.fullmatch(target):
+            raise InvalidRequest(f"invalid request target {target!r} (absolute path, no spaces)")
+        text = method + " " + target + " HTTP/1.1\r\n"
+        if headers:
+            checked = [(name, "" if value is None else value) for name, value in headers]
+            for name, fixed in checked:
+                self._check_header(name, fixed)
+            text += self._block_for("\n".join([name for name, _ in checked]), checked)
+        else:
+            text += self._default_block
+        parts: list[bytes] = []
+        try:
+            for name, value in headers:
+                if value is None:
+                    parts.append(f"{text}{name}: ".encode("ascii"))
+                    text = "\r\n"
+                else:
+                    text += f"{name}: {value}\r\n"
+            parts.append(text.encode("ascii"))
+        except UnicodeEncodeError as exc:
+            raise InvalidRequest(f"non-ASCII request head: {exc}") from None
+        return RequestTemplate(method, target, parts)
+
     # --- the exchange ---------------------------------------------------------------------
 
     async def request(
@@ -744,6 +824,18 @@ class Http1Client:
         Raises InvalidRequest, Http1Timeout or Http1Error; never re-sends a request.
         """
         data = self.encode_request(method, target, headers, body)
+        return await self.send(data, head_request=method == "HEAD", on_sent=on_sent)
+
+    async def send(
+        self,
+        data: bytes,
+        *,
+        head_request: bool = False,
+        on_sent: Callable[[], object] | None = None,
+    ) -> Http1Response:
+        """One exchange of a request already serialized (`encode_request`,
+        `RequestTemplate.render`): `request` without the serialization. `head_request`: it is
+        a HEAD (no response body). Same `on_sent` and errors as `request`."""
         if self._closed:
             raise Http1Error("client is closed", sent=False)
         if self._in_use < self.max_connections and not self._waiters:
@@ -755,7 +847,7 @@ class Http1Client:
             conn = self._pop_idle()
             if conn is None:
                 conn = await self._connect()
-            parser = await conn.exchange(data, method == "HEAD", self.read_timeout, on_sent)
+            parser = await conn.exchange(data, head_request, self.read_timeout, on_sent)
             response = parser.response()
         except BaseException:
             if conn is not None:

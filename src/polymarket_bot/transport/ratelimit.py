@@ -113,6 +113,22 @@ class RestLimiter:
         self.in_flight += 1
         self.acquired += 1
 
+    def try_acquire(self) -> bool:
+        """`acquire()` when it would not wait, without a suspension: True and the slot is held
+        (`release()` it), or False and nothing changed (then `await acquire()`). Succeeds only
+        on `acquire`'s own fast path: no concurrency cap, unlimited rate, no cool-down, nobody
+        queued for a rate token."""
+        if (
+            self._sem is None
+            and self._rate == 0
+            and self._cool_until <= self._clock.monotonic()
+            and not self._lock.locked()
+        ):
+            self.in_flight += 1
+            self.acquired += 1
+            return True
+        return False
+
     def release(self) -> None:
         self.in_flight -= 1
         if self._sem is not None:

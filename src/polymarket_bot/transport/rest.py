@@ -4,7 +4,10 @@ Every authenticated request is signed over the path without query and the exact 
 (the body string is built once). Responses decode into `protocol.wire_rest` structs. Idempotent
 calls (GETs, read-only POSTs, cancels) are retried per `should_retry`; `POST /order(s)` never is:
 a submit whose outcome is unknown raises `AmbiguousSubmitError` and the engine reconciles.
-Plumbing, public reads and L1 live in `rest_base.py`.
+Over http1 a submit's request is serialized once per identity (`_PreparedL2`,
+`HttpCore.send_prepared`): per order only POLY_SIGNATURE, POLY_TIMESTAMP, Content-Length and the
+body are new, the same bytes the generic path would send. Plumbing, public reads and L1 live in
+`rest_base.py`.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ __all__ = ["MAX_BATCH_ORDERS", "ClobRestClient", "is_definitive_rejection"]
 T = TypeVar("T")
 MAX_BATCH_ORDERS: Final = 15
 """`POST /orders` accepts 1..15 orders (raised from 5 on 2025-08-21)."""
+_ORDER_RESPONSES = list[OrderResponse]
 _ASSET_TYPES = ("COLLATERAL", "CONDITIONAL")
 # 5xx texts meaning "rejected before reaching the book" (safe: the order is not live).
 _DEFINITIVE_5XX = ("order timed out", "trading is currently", "post-only mode", "cancel-only")
@@ -77,20 +81,41 @@ class ClobRestClient(ClobRestBase):
     # --- L2: orders -----------------------------------------------------------------------
 
     async def _submit(
-        self, path: str, body: str, tp: type[T], on_sent: Callable[[], object] | None
+        self,
+        path: str,
+        endpoint: str,
+        body: str,
+        tp: type[T],
+        on_sent: Callable[[], object] | None,
     ) -> T:
-        endpoint = f"POST {path}"
-        headers = self._l2("POST", path, body)
+        # http1: the request was serialized at the first submit but for its signature and
+        # timestamp (`_PreparedL2`); the body is encoded once, for the HMAC and the wire alike.
+        prepared = self._prepared.get(endpoint)
+        if (
+            prepared is None
+            or prepared.creds is not self.creds
+            or prepared.address is not self.address
+        ):
+            prepared = self._prepared_l2(endpoint, "POST", path)
         try:
-            response = await self._core.request(
-                "POST",
-                path,
-                endpoint=endpoint,
-                body=body,
-                headers=headers,
-                idempotent=False,
-                on_sent=on_sent,
-            )
+            if prepared is not None:
+                response = await self._core.send_prepared(
+                    prepared.template,
+                    prepared.values,
+                    body.encode(),
+                    endpoint=endpoint,
+                    on_sent=on_sent,
+                )
+            else:
+                response = await self._core.request(
+                    "POST",
+                    path,
+                    endpoint=endpoint,
+                    body=body,
+                    headers=self._l2("POST", path, body),
+                    idempotent=False,
+                    on_sent=on_sent,
+                )
         except (TimeoutError_, NetworkError) as exc:
             if not exc.sent:
                 raise  # never left this host: certainly not live
@@ -128,7 +153,7 @@ class ClobRestClient(ClobRestBase):
         body = encode_post_order_body(
             order, self._owner(), order_type, post_only=post_only, defer_exec=defer_exec
         )
-        return await self._submit("/order", body, OrderResponse, on_sent)
+        return await self._submit("/order", "POST /order", body, OrderResponse, on_sent)
 
     async def post_orders(
         self,
@@ -147,7 +172,7 @@ class ClobRestClient(ClobRestBase):
         body = encode_post_orders_body(
             orders, self._owner(), post_only=post_only, defer_exec=defer_exec
         )
-        return await self._submit("/orders", body, list[OrderResponse], on_sent)
+        return await self._submit("/orders", "POST /orders", body, _ORDER_RESPONSES, on_sent)
 
     async def cancel(self, order_id: str) -> CancelResponse:
         """`DELETE /order`. Cancels are idempotent (a repeat is `not_canceled`), so retried."""

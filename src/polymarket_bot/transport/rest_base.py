@@ -12,7 +12,15 @@ import httpx
 
 from polymarket_bot.core.clock import Clock
 from polymarket_bot.core.types import Side
-from polymarket_bot.protocol.auth import ApiCreds, build_l1_headers, build_l2_headers
+from polymarket_bot.protocol.auth import (
+    POLY_SIGNATURE,
+    POLY_TIMESTAMP,
+    ApiCreds,
+    build_l1_headers,
+    build_l2_headers,
+    l2_signer,
+)
+from polymarket_bot.protocol.auth import AuthError as AuthHeaderError
 from polymarket_bot.protocol.codec import decode_rest, decode_server_time
 from polymarket_bot.protocol.eip712 import PrivateKeySigner
 from polymarket_bot.protocol.errors import DecodeError
@@ -40,6 +48,7 @@ from polymarket_bot.protocol.wire_rest import (
 from polymarket_bot.protocol.wire_rest import ApiCreds as WireApiCreds
 from polymarket_bot.transport.errors import ApiError, AuthError
 from polymarket_bot.transport.http import DEFAULT_USER_AGENT, HttpCore, HttpEngine, QueryParams
+from polymarket_bot.transport.http1 import InvalidRequest, RequestTemplate
 from polymarket_bot.transport.ratelimit import RestLimiter, Sleep
 from polymarket_bot.transport.retry import RetryPolicy
 
@@ -51,6 +60,36 @@ T = TypeVar("T")
 def compact_json(obj: object) -> str:
     """Compact JSON exactly as the SDKs send (and sign) it."""
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+_L2_SLOTS = (POLY_SIGNATURE, POLY_TIMESTAMP)
+"""The L2 headers that change with every request (in `build_l2_headers` order)."""
+
+
+class _PreparedL2:
+    """An L2-signed request (method and path) of one identity, serialized once for
+    `HttpCore.send_prepared`: every header is fixed but POLY_SIGNATURE and POLY_TIMESTAMP,
+    which `values(body)` computes at send time (`build_l2_headers`' values, as bytes)."""
+
+    __slots__ = ("_now_s", "_sign", "address", "creds", "template")
+
+    def __init__(
+        self,
+        creds: ApiCreds,
+        address: str,
+        template: RequestTemplate,
+        sign: Callable[[bytes, bytes], bytes],
+        now_s: Callable[[], int],
+    ) -> None:
+        self.creds = creds
+        self.address = address
+        self.template = template
+        self._sign = sign
+        self._now_s = now_s
+
+    def values(self, body: bytes) -> tuple[bytes, bytes]:
+        timestamp = str(self._now_s()).encode()
+        return self._sign(timestamp, body), timestamp
 
 
 class ClobRestBase:
@@ -99,6 +138,8 @@ class ClobRestBase:
         self.signature_type = signature_type
         self.time_offset_s = 0
         """Added to the local clock for POLY_TIMESTAMP (see `sync_server_time`)."""
+        self._prepared: dict[str, _PreparedL2] = {}
+        """Endpoint -> its prepared L2 request (http1 only), for the current creds/address."""
 
     async def aclose(self) -> None:
         await self._core.aclose()
@@ -131,6 +172,34 @@ class ClobRestBase:
             raise AuthError(401, "L2 call without API credentials", endpoint=f"{method} {path}")
         signed_path = self._core.signed_path(path)
         return lambda: build_l2_headers(creds, address, method, signed_path, body, self._now_s())
+
+    def _prepared_l2(self, endpoint: str, method: str, path: str) -> _PreparedL2 | None:
+        """The request `_l2(method, path, body)` headers would make, prepared once per
+        identity (`HttpCore.template`); None with httpx, without credentials, or when those
+        headers cannot be built or sent (the generic path then fails as it always did)."""
+        creds, address = self.creds, self.address
+        prepared = self._prepared.get(endpoint)
+        if prepared is not None and prepared.creds is creds and prepared.address is address:
+            return prepared
+        if creds is None or address is None or self._core.engine != "http1":
+            return None
+        signed_path = self._core.signed_path(path)
+        try:
+            # The headers exactly as `build_l2_headers` orders them; the per-request ones open.
+            headers = build_l2_headers(creds, address, method, signed_path, None, 0)
+            slots = [name for name in headers if name in _L2_SLOTS]
+            template = self._core.template(
+                method, path, [(k, None if k in _L2_SLOTS else v) for k, v in headers.items()]
+            )
+            sign = l2_signer(creds.secret, method, signed_path)
+        except (AuthHeaderError, InvalidRequest):
+            return None
+        if template is None or tuple(slots) != _L2_SLOTS:
+            return None
+        prepared = self._prepared[endpoint] = _PreparedL2(
+            creds, address, template, sign, self._now_s
+        )
+        return prepared
 
     async def _call(
         self,
