@@ -91,7 +91,6 @@ class Portfolio:
         "_reserved_sell",
         "_total",
         "balance",
-        "equity",
     )
 
     def __init__(
@@ -100,10 +99,8 @@ class Portfolio:
         *,
         positions: Mapping[PositionKey, PositionInfo] | None = None,
         markets: Mapping[str, MarketInfo] | None = None,
-        equity: Decimal | None = None,
     ) -> None:
         self.balance = balance
-        self.equity = equity if equity is not None else balance
         self._markets: Mapping[str, MarketInfo] = markets or {}
         self._held: dict[PositionKey, PositionInfo] = {}
         self._pending: dict[PositionKey, PositionInfo] = {}
@@ -124,14 +121,13 @@ class Portfolio:
         *,
         markets: Mapping[str, MarketInfo],
         open_orders: Iterable[Order] = (),
-        equity: Decimal | None = None,
     ) -> Portfolio:
         """Held positions from `ledger`; open orders (not terminal) as pending BUYs / reserved
         sells; balance = ledger cash - open BUY notional."""
         exposure = OpenOrderExposure()
         for order in open_orders:
             exposure.add(order)
-        return cls.from_exposure(ledger, markets=markets, exposure=exposure, equity=equity)
+        return cls.from_exposure(ledger, markets=markets, exposure=exposure)
 
     @classmethod
     def from_exposure(
@@ -140,25 +136,23 @@ class Portfolio:
         *,
         markets: Mapping[str, MarketInfo],
         exposure: OpenOrderExposure,
-        equity: Decimal | None = None,
     ) -> Portfolio:
         """`from_ledger` with the open orders already summed per (market, outcome): O(keys)."""
         positions = {p.key: PositionInfo(p.shares, p.cost_basis) for p in ledger.open_positions()}
-        portfolio = cls(ledger.cash, positions=positions, markets=markets, equity=equity)
+        portfolio = cls(ledger.cash, positions=positions, markets=markets)
         for key, (shares, notional) in exposure.buys.items():
             portfolio._add_pending(key, shares, notional)
             portfolio.balance -= notional
         portfolio._reserved_sell.update(exposure.sells)
         return portfolio
 
-    def copy(self, *, equity: Decimal | None = None) -> Portfolio:
-        """An independent copy (a decision pass `reserve`s on it), optionally re-marked.
+    def copy(self) -> Portfolio:
+        """An independent copy (a decision pass `reserve`s on it).
 
         Costs O(positions + markets with orders), not O(open orders): the trader builds the
         portfolio once per change of the ledger or the orders and copies it per pass."""
         twin = Portfolio.__new__(Portfolio)
         twin.balance = self.balance
-        twin.equity = self.equity if equity is None else equity
         twin._markets = self._markets
         twin._held = dict(self._held)
         twin._pending = dict(self._pending)

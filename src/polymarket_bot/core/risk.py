@@ -18,7 +18,9 @@ The factors and their arithmetic are in `risk_factors.py`, the settings in `risk
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -32,6 +34,7 @@ from polymarket_bot.core.risk_factors import (
     RiskInput,
     RiskState,
     TradingMode,
+    audit_factors,
 )
 from polymarket_bot.core.types import Side
 
@@ -47,13 +50,17 @@ __all__ = [
 ]
 
 _SECONDS_PER_DAY = 86_400
+_SELL = Side.SELL
 
 
 @dataclass(frozen=True, slots=True)
 class RiskDecision:
     approved: bool
     factors: dict[str, dict[str, Any]]
-    """Factor name -> `{"approved": bool, ...numbers}`, in evaluation order."""
+    """Factor name -> `{"approved": bool, ...numbers}`, in evaluation order. The numbers are the
+    ones the factor decided on, raw: money is Decimal (exact), statistics are floats (e.g.
+    `var`), `stale_data`'s `feed_age_seconds` is the age as given (not rounded). Not JSON as it
+    is: `risk_audit_record` writes them as JSON floats (`risk_factors.audit_factors`)."""
     rejections: tuple[str, ...]
     order_size: Decimal
     """The order's notional in pUSD (what the factors weigh)."""
@@ -85,18 +92,80 @@ class RiskCounters:
 
 
 class _MidHistory:
-    __slots__ = ("last_ts", "mids", "stats")
+    """One token's recent mids and, kept in step with them, their relative returns
+    `mids[i] / mids[i - 1] - 1.0` (oldest first) and the same returns sorted, so `stats()` (on
+    the order path, right after every new mid) neither recomputes nor sorts them: the quantile is
+    one index, the mean and the variance one pass each over the sorted returns, the same floats in
+    the same order as `RiskEngine._compute_stats` (from the mids).
 
-    def __init__(self, maxlen: int) -> None:
-        self.mids: deque[float] = deque(maxlen=maxlen)
+    A NaN return (only from two infinite mids in a row) cannot be ordered: it is counted in
+    `nans`, not in `ordered`, and `stats()` recomputes from the mids while one is in the window.
+    Equal returns are the same float (never -0.0: `x - 1.0` is +0.0 when `x == 1.0`), so removing
+    any one of them from `ordered` leaves the same list."""
+
+    __slots__ = ("last_ts", "mids", "nans", "ordered", "returns", "stats")
+
+    def __init__(self, maxlen: int, mids: Iterable[float] = ()) -> None:
+        self.mids: deque[float] = deque(mids, maxlen=maxlen)
+        self.returns: deque[float] = deque(maxlen=maxlen - 1)
+        """`len(mids) - 1` returns: full exactly when `mids` is."""
         self.last_ts = -math.inf
         self.stats: MarketStats | None = None
+        it = iter(self.mids)
+        prev = next(it, None)
+        for m in it:
+            assert prev is not None
+            self.returns.append(m / prev - 1.0)
+            prev = m
+        self.ordered = sorted(r for r in self.returns if r == r)
+        self.nans = len(self.returns) - len(self.ordered)
+
+    def append(self, value: float, now: float) -> None:
+        """A new sample (the oldest one dropped when full)."""
+        mids = self.mids
+        if mids:
+            r = value / mids[-1] - 1.0
+            returns = self.returns
+            if len(returns) == returns.maxlen:
+                old = returns[0]  # leaves with the oldest mid
+                if old == old:
+                    ordered = self.ordered
+                    del ordered[bisect_left(ordered, old)]
+                else:
+                    self.nans -= 1
+            returns.append(r)
+            if r == r:
+                insort(self.ordered, r)
+            else:
+                self.nans += 1
+        mids.append(value)
+        self.last_ts = now
+
+    def replace_last(self, value: float) -> None:
+        """The last sample, moved (and so the last return)."""
+        mids = self.mids
+        mids[-1] = value
+        if len(mids) > 1:
+            returns = self.returns
+            ordered = self.ordered
+            old = returns[-1]
+            if old == old:
+                del ordered[bisect_left(ordered, old)]
+            else:
+                self.nans -= 1
+            r = returns[-1] = value / mids[-2] - 1.0
+            if r == r:
+                insort(ordered, r)
+            else:
+                self.nans += 1
 
 
 class RiskEngine:
     def __init__(self, config: RiskConfig | None = None) -> None:
         self._config = config or RiskConfig()
         self._alpha = 1 - Decimal(repr(self._config.var_confidence))
+        self._quantile_index: dict[int, int] = {}
+        """n -> `min(int(alpha * n), n - 1)` (a Decimal product: computed once per n)."""
         self._factors = [(name, FACTORS[name]) for name in self._config.factors]
         self._history: dict[str, _MidHistory] = {}
         self._depth_cache: dict[str, tuple[object, Decimal]] = {}
@@ -111,10 +180,11 @@ class RiskEngine:
         """Hot reload. Mid histories keep their samples (trimmed to the new window)."""
         self._config = config
         self._alpha = 1 - Decimal(repr(config.var_confidence))
+        self._quantile_index = {}
         self._factors = [(name, FACTORS[name]) for name in config.factors]
         for token, hist in list(self._history.items()):
-            fresh = _MidHistory(config.var_window + 1)
-            fresh.mids.extend(hist.mids)
+            # the returns rebuilt from the (trimmed) mids; the stats recomputed on next use
+            fresh = _MidHistory(config.var_window + 1, hist.mids)
             fresh.last_ts = hist.last_ts
             self._history[token] = fresh
 
@@ -131,10 +201,9 @@ class RiskEngine:
         if hist.mids and now - hist.last_ts < self._config.var_sample_seconds:
             if hist.mids[-1] == value:
                 return
-            hist.mids[-1] = value
+            hist.replace_last(value)
         else:
-            hist.mids.append(value)
-            hist.last_ts = now
+            hist.append(value, now)
         hist.stats = None
 
     def forget(self, token_id: str) -> None:
@@ -147,13 +216,34 @@ class RiskEngine:
         if hist is None:
             return self._no_stats(0)
         if hist.stats is None:
-            hist.stats = self._compute_stats(hist.mids)
+            hist.stats = self._history_stats(hist)
         return hist.stats
 
     def _no_stats(self, samples: int) -> MarketStats:
         return MarketStats(samples, self._config.var_fallback_return, 0.0, False)
 
+    def _history_stats(self, hist: _MidHistory) -> MarketStats:
+        """`_compute_stats(hist.mids)`, bit for bit, from the returns kept sorted: the quantile is
+        read, the mean and the variance are the same sums over the same floats in the same
+        (sorted) order, so even `fsum`'s order-dependent intermediate overflow matches."""
+        n = len(hist.returns)
+        if n < self._config.var_min_samples or n == 0:
+            return self._no_stats(n)
+        if hist.nans:
+            return self._compute_stats(hist.mids)  # NaN has no place in a sorted list
+        returns = hist.ordered
+        k = self._quantile_index.get(n)
+        if k is None:
+            k = self._quantile_index[n] = min(int(self._alpha * n), n - 1)
+        mean = math.fsum(returns) / n
+        # `** 2.0` is `** 2` (float_pow converts the exponent to a double either way: the same
+        # C `pow`), ~0.5 us less per 100 returns; `d * d` is not: glibc's pow(d, 2) may round
+        # differently. A list, not a generator: ~0.9 us less per 100 returns.
+        variance = math.fsum([(r - mean) ** 2.0 for r in returns]) / n
+        return MarketStats(n, round(returns[k], 6), round(math.sqrt(variance), 6), True)
+
     def _compute_stats(self, mids: deque[float]) -> MarketStats:
+        """From the mids alone (the reference `_history_stats` keeps to, and its NaN fallback)."""
         it = iter(mids)
         prev = next(it, None)
         returns: list[float] = []
@@ -167,7 +257,9 @@ class RiskEngine:
         returns.sort()
         k = min(int(self._alpha * n), n - 1)
         mean = math.fsum(returns) / n
-        variance = math.fsum((r - mean) ** 2 for r in returns) / n
+        # a list, not a generator: ~0.9 us less per 100 returns (stats are recomputed on the
+        # order path after every new mid); the same terms, so the same sum
+        variance = math.fsum([(r - mean) ** 2 for r in returns]) / n
         return MarketStats(n, round(returns[k], 6), round(math.sqrt(variance), 6), True)
 
     def set_mode(self, mode: TradingMode, reason: str = "") -> None:
@@ -234,12 +326,19 @@ class RiskEngine:
         feed_age_seconds: float | None = None,
         now: float,
     ) -> RiskDecision:
-        """Run every enabled factor (all of them, even after a rejection) and count the result."""
+        """Run every enabled factor (all of them, even after a rejection) and count the result.
+
+        On the order path (before the send): the factors' numbers stay raw here and become
+        JSON only in `risk_audit_record`; `shares` (a quantize for USD sizes) is computed once."""
+        shares = intent.shares
         notional = intent.notional
-        reduces = self.reduces(intent, portfolio)
+        # `reduces`, inlined: a SELL of shares held and not already reserved by another sell
+        reduces = intent.side is _SELL and shares <= portfolio.sellable(
+            intent.market, intent.outcome
+        )
         ri = RiskInput(
             intent,
-            intent.shares,
+            shares,
             notional,
             reduces,
             market,
@@ -258,13 +357,9 @@ class RiskEngine:
             verdict = factors[name] = fn(ri)
             if not verdict["approved"]:
                 rejections.append(name)
+        # positional: a frozen dataclass's keyword call costs ~0.2 us more
         decision = RiskDecision(
-            approved=not rejections,
-            factors=factors,
-            rejections=tuple(rejections),
-            order_size=notional,
-            portfolio_balance=portfolio.balance,
-            reduces_position=reduces,
+            not rejections, factors, tuple(rejections), notional, portfolio.balance, reduces
         )
         self.counters.count(decision)
         return decision
@@ -278,7 +373,8 @@ def risk_audit_record(
     market_id: str | None = None,
 ) -> dict[str, Any]:
     """One `risk_audit.jsonl` line, in the seed's shape (§16). `size` and `order_size` are the
-    order's notional in pUSD; `action` is the outcome (`yes|no`)."""
+    order's notional in pUSD; `action` is the outcome (`yes|no`). The factors' raw numbers become
+    JSON floats here (`audit_factors`): built after the order is sent, not on the order path."""
     ts = iso_ms(now)
     size = float(decision.order_size)
     return {
@@ -291,7 +387,7 @@ def risk_audit_record(
             "timestamp": ts,
             "portfolio_balance": float(decision.portfolio_balance),
             "order_size": size,
-            "factors": decision.factors,
+            "factors": audit_factors(decision.factors),
             "approved": decision.approved,
             "rejections": list(decision.rejections),
         },

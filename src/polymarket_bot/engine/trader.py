@@ -661,7 +661,7 @@ class Trader:
         if cached is None or cached[0] != key:
             base = Portfolio.from_exposure(self.ledger, markets=self.markets, exposure=exposure)
             cached = self._portfolio = (key, base)
-        portfolio = cached[1].copy(equity=self.ledger.equity(self.marks()))
+        portfolio = cached[1].copy()
         return DecisionContext(
             books=ServiceBooks(self.market_data, self.token_market),
             markets=self.markets,
