@@ -210,9 +210,15 @@ async def test_batches_of_at_most_15_and_cancels() -> None:
         infos = infos_by_token(sim)
         info = infos[sim.state.by_name["SIM-1"].yes_token]  # bid 0.76
         async with trader(sim, "dave", user_ws=False) as dave:
+            target = dave.venue.presign_target
+            assert target >= 16 and dave.signer.presigned == target  # stocked at start
             prices = [f"0.{70 - i // 4}" for i in range(16)]
             orders = await dave.venue.submit_many([intent(info, Side.BUY, p, "5") for p in prices])
+            # signed with presigned nonces (the venue checked every signature), then restocked
             assert [o.state for o in orders] == [OrderState.LIVE] * 16
+            await wait_for(lambda: dave.signer.presigned == target, what="nonces restocked")
+            stock = dave.venue.status()["venue"]["presigned_nonces"]
+            assert stock == {"target": target, "stocked": target}
             state = await admin(sim, "GET", "/admin/state")
             assert state["counters"]["orders_received"][dave.api_key] == 16
             assert _venue_open_ids(sim, dave.api_key) == {o.venue_order_id for o in orders}
