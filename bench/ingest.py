@@ -198,7 +198,7 @@ class Path_:
         self.last_message_epoch = 0.0
 
     def feed(self, data: bytes) -> None:
-        # what WsConnection's reader does for every frame (transport/ws.py `_reader`), then
+        # what WsConnection does for every frame (transport/ws.py `_deliver`), then
         # the shard's `_on_message` (no recorder)
         now = self.mono()
         self.last_frame_monotonic = now

@@ -253,3 +253,37 @@ async def test_status_fields(ws_server: FakeWsServer) -> None:
     }
     assert set(status) == expected
     assert status["name"] == "market" and status["state"] == "open" and status["frames_sent"] == 1
+
+
+async def test_frames_keep_their_order_across_direct_and_queued_delivery() -> None:
+    """Whole frames are handed over from `data_received`; fragments take websockets' queue, and
+    so does every frame arriving while earlier ones wait there: the order never changes."""
+    from polymarket_bot.transport import ws as ws_module
+
+    assert ws_module.DIRECT_DELIVERY  # the websockets internals it relies on are as expected
+
+    async def handler(peer: ServerConnection) -> None:
+        async for _ in peer:  # the subscribe frame: answer with a mixed burst, twice
+            for round_ in range(2):
+                await peer.send(f"a{round_}")
+                await peer.send([f"b{round_}-1", f"b{round_}-2", f"b{round_}-3"])  # fragments
+                await peer.send(f"c{round_}")
+                await peer.send(f"d{round_}".encode())  # binary
+                for i in range(20):
+                    await peer.send(f"e{round_}-{i}")
+
+    expected = []
+    for round_ in range(2):
+        expected += [f"a{round_}", f"b{round_}-1b{round_}-2b{round_}-3", f"c{round_}"]
+        expected += [f"d{round_}"] + [f"e{round_}-{i}" for i in range(20)]
+    inbox = Inbox()
+    async with serve(handler, "127.0.0.1", 0, ping_interval=None) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        async with make_conn(f"ws://127.0.0.1:{port}", inbox, ping_interval=0) as conn:
+            await wait_until(lambda: len(inbox.frames) >= len(expected))
+            direct = conn._ws
+            assert isinstance(direct, ws_module._DirectConnection)
+            assert [d.decode() if isinstance(d, bytes) else d for d, _ in inbox.frames] == expected
+            assert all(isinstance(d, bytes) for d, _ in inbox.frames)
+            assert 0 < direct.direct_frames < len(expected)  # both paths were taken
+            assert conn.messages == len(expected)

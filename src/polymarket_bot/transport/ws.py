@@ -9,6 +9,12 @@ them from its *current* desired subscriptions (the server keeps no session). A w
 connection that delivered no frame at all (not even a PONG) for `silence_timeout` seconds: a
 stalled-but-open socket is detected and replaced. Reconnects back off exponentially with full
 jitter; `cooldown_remaining_seconds` reports the wait.
+
+Frames reach `on_message` straight from the socket's `data_received` (`_DirectConnection`): a
+whole data frame with nothing queued ahead of it is handed over there and then, without the
+websockets queue, a task wake-up and a loop turn (~30 us of a tick-to-order path, issue #6).
+Fragments, and frames arriving while older ones are queued, take websockets' own queue and
+`recv()`, so the order of frames never changes.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any, Final
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 
 from polymarket_bot.core.clock import Clock, LiveClock
 from polymarket_bot.transport.retry import Backoff
@@ -47,6 +54,53 @@ class WsState(str, enum.Enum):
     OPEN = "open"
     BACKOFF = "backoff"
     CLOSED = "closed"
+
+
+class _DirectConnection(ClientConnection):
+    """A client connection that hands whole data frames to `on_frame` inside `data_received`
+    while nothing is queued for `recv()` and no fragmented message is being assembled; every
+    other frame goes the usual way (websockets' queue), so frames keep their order: a frame is
+    only handed over directly when every earlier one has been consumed."""
+
+    on_frame: Callable[[bytes], None] | None = None
+    direct_frames = 0
+    _fragmented = False
+
+    def process_event(self, event: Any) -> None:
+        on_frame = self.on_frame
+        if on_frame is None or type(event) is not Frame or self.response is None:
+            super().process_event(event)
+            return
+        opcode = event.opcode
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            if event.fin and not self._fragmented and not len(self.recv_messages.frames):
+                data = event.data
+                self.direct_frames += 1
+                on_frame(data if type(data) is bytes else bytes(data))
+                return
+            # (websockets itself refuses a new message inside a fragmented one; tracked anyway)
+            self._fragmented = not event.fin
+        elif opcode is Opcode.CONT:
+            self._fragmented = not event.fin
+        super().process_event(event)
+
+
+def _direct_delivery_works() -> bool:
+    """websockets internals `_DirectConnection` relies on (checked once; else plain `recv()`)."""
+    try:
+        from websockets.asyncio.messages import Assembler, SimpleQueue
+
+        return (
+            "process_event" in ClientConnection.__dict__
+            and hasattr(SimpleQueue, "__len__")
+            and "frames" in Assembler.__init__.__code__.co_names
+        )
+    except (ImportError, AttributeError):
+        return False
+
+
+DIRECT_DELIVERY: Final = _direct_delivery_works()
+"""Whether frames are delivered from `data_received` (see the module docstring)."""
 
 
 class _Silent(Exception):
@@ -113,6 +167,8 @@ class WsConnection:
             "user_agent_header": user_agent,
             "additional_headers": dict(additional_headers or {}),
         }
+        if DIRECT_DELIVERY:
+            self._connect_kwargs["create_connection"] = _DirectConnection
         self._task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
         self._opened = asyncio.Event()
@@ -341,26 +397,35 @@ class WsConnection:
         return "connection ended"
 
     async def _reader(self, ws: ClientConnection) -> None:
-        recv, mono, wall = ws.recv, self._clock.monotonic, self._clock.time
-        on_message = self._on_message
-        while True:
-            data = await recv(decode=False)
-            now = mono()
-            self.last_frame_monotonic = now
-            if data == _PONG:
-                self.pongs += 1
-                continue
-            ts = wall()
-            self.messages += 1
-            self.last_message_monotonic = now
-            self.last_message_epoch = ts
-            try:
-                on_message(data, ts)
-            except Exception:
-                # A bug in the consumer must not tear down the feed for everyone.
-                self.callback_errors += 1
-                if self.callback_errors <= 10 or self.callback_errors % 1000 == 0:
-                    _log.exception("ws %s: on_message failed", self.name)
+        recv, deliver = ws.recv, self._deliver
+        direct = ws if isinstance(ws, _DirectConnection) else None
+        if direct is not None:
+            direct.on_frame = deliver  # from now on; what is already queued comes via recv()
+        try:
+            while True:
+                deliver(await recv(decode=False))
+        finally:
+            if direct is not None:
+                direct.on_frame = None
+
+    def _deliver(self, data: bytes) -> None:
+        """One frame to `on_message` (from `recv()` or straight from the socket)."""
+        now = self._clock.monotonic()
+        self.last_frame_monotonic = now
+        if data == _PONG:
+            self.pongs += 1
+            return
+        ts = self._clock.time()
+        self.messages += 1
+        self.last_message_monotonic = now
+        self.last_message_epoch = ts
+        try:
+            self._on_message(data, ts)
+        except Exception:
+            # A bug in the consumer must not tear down the feed for everyone.
+            self.callback_errors += 1
+            if self.callback_errors <= 10 or self.callback_errors % 1000 == 0:
+                _log.exception("ws %s: on_message failed", self.name)
 
     async def _watchdog(self) -> None:
         while True:
