@@ -598,7 +598,6 @@ class Trader:
                 return
         batch = self.chain.decide(intents, self._context(), now)
         self.decisions += len(batch.decisions)
-        self.runner.notify(batch.decisions, now)
         orders = [i for i in batch.approved if isinstance(i, OrderIntent)]
         try:
             for intent in batch.approved:
@@ -606,10 +605,11 @@ class Trader:
                     await self._cancel(intent)
             if orders:
                 # The orders leave first (each `submit` record follows its request onto the
-                # socket); the decision's audit trail is written after, off the tick-to-order
-                # path.
+                # socket); the strategies hear of the decisions and the audit trail is written
+                # after, off the tick-to-order path (still before this pass decides again).
                 await self.execution.submit_many(orders)
         finally:
+            self.runner.notify(batch.decisions, now)
             self._write_decision_records(batch)
             for intent in orders:  # (the chain already recorded them in the rate limiter)
                 self.market_data_hit(intent.token_id)
