@@ -27,6 +27,8 @@ from polymarket_bot.core.types import ZERO, Outcome, Side
 __all__ = ["OpenOrderExposure", "Portfolio"]
 
 _NO_POSITION = PositionInfo()
+_OUTCOME_KEYS = {outcome: outcome.value for outcome in Outcome}
+"""`outcome.value` without the enum property's two Python calls (per approved order)."""
 
 
 def _holding(is_open: bool, remaining: Decimal) -> Decimal:
@@ -213,7 +215,7 @@ class Portfolio:
     def reserve(self, intent: OrderIntent) -> None:
         """An approved intent: a BUY becomes pending (exposure, balance), a SELL reserves its
         shares."""
-        key = (intent.market, intent.outcome.value)
+        key = (intent.market, _OUTCOME_KEYS[intent.outcome])
         if intent.side is Side.BUY:
             notional = intent.notional
             self._add_pending(key, intent.shares, notional)

@@ -56,6 +56,11 @@ class ServiceBooks(Mapping[str, OrderBook]):
             raise KeyError(token)
         return book
 
+    def get(self, token: str, default: Any = None) -> Any:
+        """`Mapping.get` without its `__getitem__`/KeyError round trip (read per order)."""
+        book = self._svc.book(token)
+        return default if book is None else book
+
     def __iter__(self) -> Iterator[Any]:
         return iter(self._tokens)
 

@@ -164,11 +164,6 @@ def is_address(value: str) -> bool:
     return _ADDRESS_RE.fullmatch(value) is not None
 
 
-@lru_cache(maxsize=1024)
-def _address_word(address: str) -> bytes:
-    return b"\x00" * 12 + address_bytes(address)
-
-
 def address_bytes(address: str) -> bytes:
     """The 20 raw bytes of a `0x` hex address."""
     if not is_address(address):
@@ -197,9 +192,10 @@ def encode_uint(value: int) -> bytes:
         raise InvalidValueError(f"uint256 out of range: {value}") from None
 
 
+@lru_cache(maxsize=1024)
 def encode_address(address: str) -> bytes:
     """The address as an ABI word (cached: an order's maker and signer are the same few)."""
-    return _address_word(address)
+    return b"\x00" * 12 + address_bytes(address)
 
 
 @lru_cache(maxsize=1024)

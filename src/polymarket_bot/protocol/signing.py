@@ -218,8 +218,8 @@ def order_struct_hash(order: OrderV2) -> bytes:
             order.side.as_uint8,
             int(order.signature_type),
             order.timestamp_ms,
-            encode_bytes32(order.metadata),
-            encode_bytes32(order.builder),
+            _bytes32_word(order.metadata),
+            _bytes32_word(order.builder),
         )
     )
 
@@ -252,9 +252,9 @@ def sign_order(order: OrderV2, signer: PrivateKeySigner, domain: ExchangeDomain)
     return SignedOrderV2(order, signature, "0x" + digest.hex())
 
 
-def _check_bytes32_text(value: str) -> str:
-    encode_bytes32(value)  # validates; the text itself goes on the wire unchanged
-    return value
+_bytes32_word = lru_cache(maxsize=256)(encode_bytes32)
+"""`encode_bytes32` memoized (in C, no Python call): metadata and builder are the same zero word
+on almost every order."""
 
 
 def build_order(
@@ -293,6 +293,8 @@ def build_order(
         _uint_str(token_id, "tokenId")  # raises with the usual message
     if salt < 0 or timestamp_ms < 0 or expiration < 0:
         raise InvalidValueError("salt, timestamp and expiration must be non-negative")
+    _bytes32_word(metadata)  # validated here; the text itself goes on the wire unchanged
+    _bytes32_word(builder)
     return OrderV2(
         salt,
         maker,
@@ -303,8 +305,8 @@ def build_order(
         side,
         signature_type,
         timestamp_ms,
-        _check_bytes32_text(metadata),
-        _check_bytes32_text(builder),
+        metadata,
+        builder,
         expiration,
     )
 

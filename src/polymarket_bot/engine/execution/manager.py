@@ -226,14 +226,17 @@ class OrderManager:
 
     # -- creating and sending --------------------------------------------------------------------
 
-    def new_client_id(self) -> str:
+    def new_client_id(self, now_ms: int | None = None) -> str:
         self._seq += 1
-        return f"{self.client_prefix}-{self.clock.time_ms()}-{self._seq}"
+        if now_ms is None:
+            now_ms = self.clock.time_ms()
+        return f"{self.client_prefix}-{now_ms}-{self._seq}"
 
     def create(self, intent: OrderIntent, *, client_id: str | None = None) -> Order:
         """Track a NEW order for `intent` (not sent). A USD size that rounds to 0 shares gives an
         order that is at once rejected locally."""
-        cid = client_id or self.new_client_id()
+        now_ms = self.clock.time_ms()
+        cid = client_id or self.new_client_id(now_ms)
         if cid in self._orders:
             raise InvalidValueError(f"duplicate client id {cid!r}")
         info = self.market_info(intent.token_id)
@@ -248,7 +251,7 @@ class OrderManager:
             size=shares if shares > 0 else intent.size,
             order_type=intent.order_type,
             strategy=intent.strategy,
-            created_ms=self.clock.time_ms(),
+            created_ms=now_ms,
         )
         self._orders[cid] = order
         self._meta[cid] = _Meta(
