@@ -313,3 +313,32 @@ def test_exchange_domain_cache() -> None:
         exchange_domain(137, neg_risk=False, version=4)
     with pytest.raises(InvalidValueError):
         exchange_domain(1, neg_risk=False)
+
+
+def test_memoized_limit_amounts_match_the_plain_computation() -> None:
+    """`create_limit_order` keeps the amounts of the (price, size) pairs it signed: equal values
+    in other spellings (0.5 / 0.50, 5 / 5.00) give the same amounts, and bad input still raises
+    the usual error (an unhashable signaling NaN included)."""
+    from polymarket_bot.protocol.amounts import limit_order_units
+
+    signer = PrivateKeySigner("0x" + "42" * 32)
+    tick = TickSize.parse("0.01")
+    rng = random.Random(5)
+    for _ in range(200):
+        side = rng.choice([Side.BUY, Side.SELL])
+        cents = rng.randint(1, 99)
+        size = Decimal(rng.randint(1, 5000)) / 100
+        for price in (Decimal(cents) / 100, Decimal(f"{cents / 100:.2f}0"), f"{cents / 100:.2f}"):
+            for sz in (size, size.quantize(Decimal("0.0001"))):
+                order = create_limit_order(
+                    signer, token_id="7", side=side, price=price, size=sz, tick_size=tick,
+                    neg_risk=False, salt=1, timestamp_ms=1,
+                )  # fmt: skip
+                maker, taker, _ = limit_order_units(side, price=price, size=sz, tick_size=tick)
+                assert (order.order.maker_amount, order.order.taker_amount) == (maker, taker)
+    for bad in (Decimal("sNaN"), Decimal("0.005"), Decimal("1.5")):
+        with pytest.raises(InvalidValueError):
+            create_limit_order(
+                signer, token_id="7", side=Side.BUY, price=bad, size=Decimal(5), tick_size=tick,
+                neg_risk=False, salt=1, timestamp_ms=1,
+            )  # fmt: skip

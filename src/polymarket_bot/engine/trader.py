@@ -498,6 +498,8 @@ class Trader:
         self._dirty[asset_id] = None
         if kind is UpdateKind.LAST_TRADE:
             self._trades[asset_id] = None
+        elif kind is UpdateKind.PRICE_CHANGE and self._eager:
+            return  # only WS frames carry these, and `_after_feed_frame` follows every frame
         self._wake.set()
 
     def _after_feed_frame(self) -> None:
