@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import bisect
 import json
+import platform
 import statistics
 import sys
 import tempfile
@@ -349,6 +350,17 @@ async def tick_to_order(
 STEPS: list[tuple[str, float]] = []
 
 
+def interpreter_build() -> str:
+    """Whether this interpreter calls into a shared libpython (e.g. pyenv's default build: every
+    C-API call through the PLT) or has it linked in (Debian's, also built with PGO + LTO)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            shared = any("libpython" in line for line in maps)
+    except OSError:
+        return "build unknown"
+    return "shared libpython" if shared else "libpython linked in"
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -387,6 +399,7 @@ async def main() -> None:
     e50, e99 = statistics.median(echo) * 1e3, pct(echo, 0.99) * 1e3
     w50, w99 = statistics.median(warm) * 1e3, pct(warm, 0.99) * 1e3
     t50, t99 = statistics.median(t2o) * 1e3, pct(t2o, 0.99) * 1e3
+    print(f"python {platform.python_version()} ({interpreter_build()}), {sys.executable}")
     print(f"trader and simulator in separate processes, loopback, {SETTLE * 1e3:g} ms idle gaps")
     print(f"ws echo round trip : p50 {e50:.3f} ms | p99 {e99:.3f} ms (after an idle gap)")
     print(f"  back to back     : p50 {w50:.3f} ms | p99 {w99:.3f} ms (right after another)")
