@@ -21,7 +21,7 @@ is an idle gap, an echo, a second echo at once, another idle gap, then the tick.
 arrives after an idle gap, and so does the first echo: that one is the floor (both processes
 wake up, as for the tick). The back-to-back echo (both already awake) is printed beside it.
 
-    python bench/tick_to_order.py [--rounds 200]
+    python bench/tick_to_order.py [--rounds 400]
 """
 
 from __future__ import annotations
@@ -368,7 +368,7 @@ def pct(values: list[float], q: float) -> float:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=400)
     parser.add_argument("--venue", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.venue:
