@@ -262,6 +262,21 @@ def test_levels_best_first_and_size_at() -> None:
     assert book.size_at(Side.SELL, "0.8") == 0
 
 
+@pytest.mark.parametrize("count", [3, book_mod._SORT_LEVELS, book_mod._SORT_LEVELS + 1, 400])
+def test_top_levels_are_the_same_whether_sorted_or_heaped(count: int) -> None:
+    """`levels(side, n)` sorts small books and heaps large ones: the same best-first levels."""
+    rng = random.Random(count)
+    prices = rng.sample(range(1, 1000), count)
+    bids = [(f"0.{p:03d}", str(p)) for p in prices[: count // 2 + 1]]
+    asks = [(f"0.{p:03d}", str(p)) for p in prices[count // 2 + 1 :]] or [("0.999", "1")]
+    book = make_book(bids, asks)
+    for side, levels in ((Side.BUY, bids), (Side.SELL, asks)):
+        every = sorted(((D(p), D(s)) for p, s in levels), reverse=side is Side.BUY)
+        for n in (1, 6, len(every), len(every) + 3):
+            assert book.levels(side, n) == every[:n]
+        assert book.levels(side) == every
+
+
 def test_crossed_and_locked_books() -> None:
     book = make_book([("0.48", "1")], [("0.52", "1")])
     assert not book.is_crossed()

@@ -252,3 +252,20 @@ def test_iso_ms_format() -> None:
     assert iso_ms(0.0) == "1970-01-01T00:00:00.000Z"
     assert iso_ms(1.9996) == "1970-01-01T00:00:02.000Z"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", iso_ms(1_700_000_000.1))
+
+
+def test_process_wide_windows_expire_exactly() -> None:
+    """The global and all-strategies windows prune what left the interval, to the microsecond."""
+    for kwargs, scope in (
+        ({"order": (0.1, 2)}, RateScope.GLOBAL),
+        ({"strategies": (0.1, 2)}, RateScope.STRATEGIES),
+    ):
+        rl = limiter(**kwargs)
+        rl.record(intent(), 0.2)
+        rl.record(intent(strategy="arb"), 0.25)
+        blocked = rl.check(intent(market="SIM-9"), 0.29999)
+        assert (blocked.allowed, blocked.scope, blocked.current_window) == (False, scope, 2)
+        assert rl.check(intent(), 0.3).allowed  # the 0.2 order left the window at 0.3
+        rl.record(intent(), 0.3)
+        assert not rl.check(intent(), 0.34).allowed
+        assert rl.check(intent(), 0.35).allowed

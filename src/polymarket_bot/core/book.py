@@ -84,6 +84,11 @@ def price_units(price: str | Decimal) -> int:
     return units if units is not None else _parse_price_slow(price)
 
 
+_SORT_LEVELS: Final = 128
+"""Up to this many levels a side, `levels(side, n)` sorts them all (in C) rather than run
+`heapq` (Python): ~4x faster at 20 levels, ~2x at 100, slower from a few hundred on."""
+
+
 def units_to_price(units: int) -> Decimal:
     """Integer price units -> normalized Decimal (`5000` -> `Decimal("0.5")`), cached."""
     if 0 <= units <= PRICE_SCALE:
@@ -540,6 +545,8 @@ class _Book:
         book = self._side(side)
         if n is None:
             keys = sorted(book, reverse=side is Side.BUY)
+        elif len(book) <= _SORT_LEVELS:  # a C sort beats heapq's Python loop on small books
+            keys = sorted(book, reverse=side is Side.BUY)[:n]
         else:  # O(L log n) for the usual top-few query
             keys = heapq.nlargest(n, book) if side is Side.BUY else heapq.nsmallest(n, book)
         return [(units_to_price(u), Decimal(book[u])) for u in keys]

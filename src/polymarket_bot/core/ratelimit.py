@@ -266,7 +266,9 @@ class OrderRateLimiter:
         strategy = intent.strategy
         lim = cfg.market_side_limit(strategy)
         if lim is not None:
-            window = self._market_side.get(self.key_of(intent))
+            window = self._market_side.get(
+                (strategy, intent.market, intent.outcome, intent.side)  # key_of, inlined
+            )
             if window is not None:
                 n = window.count(now_us, lim.interval_us)
                 if n >= lim.max_orders:
@@ -278,16 +280,17 @@ class OrderRateLimiter:
                 n = window.count(now_us, lim.interval_us)
                 if n >= lim.max_orders:
                     return RateDecision(False, RateScope.STRATEGY, lim, n)
-        lim = cfg.strategies_global
-        if lim is not None:
-            n = self._strategies.count(now_us, lim.interval_us)
-            if n >= lim.max_orders:
-                return RateDecision(False, RateScope.STRATEGIES, lim, n)
-        lim = cfg.order_frequency
-        if lim is not None:
-            n = self._global.count(now_us, lim.interval_us)
-            if n >= lim.max_orders:
-                return RateDecision(False, RateScope.GLOBAL, lim, n)
+        # The two process-wide windows: `SlidingWindow.count` inlined (checked per order).
+        for lim, times, scope in (
+            (cfg.strategies_global, self._strategies._times, RateScope.STRATEGIES),
+            (cfg.order_frequency, self._global._times, RateScope.GLOBAL),
+        ):
+            if lim is not None:
+                floor = now_us - lim.interval_us
+                while times and times[0] <= floor:
+                    times.popleft()
+                if len(times) >= lim.max_orders:
+                    return RateDecision(False, scope, lim, len(times))
         return ALLOWED
 
     def record(self, intent: OrderIntent, now: float) -> None:
@@ -296,9 +299,9 @@ class OrderRateLimiter:
         cfg = self._config
         strategy = intent.strategy
         if cfg.order_frequency is not None:
-            self._global.add(now_us)
+            self._global._times.append(now_us)  # `add`, inlined
         if cfg.strategies_global is not None:
-            self._strategies.add(now_us)
+            self._strategies._times.append(now_us)
         if cfg.strategy_limit(strategy) is not None:
             window = self._per_strategy.get(strategy)
             if window is None:
