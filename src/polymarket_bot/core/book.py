@@ -549,7 +549,11 @@ class _Book:
             keys = sorted(book, reverse=side is Side.BUY)[:n]
         else:  # O(L log n) for the usual top-few query
             keys = heapq.nlargest(n, book) if side is Side.BUY else heapq.nsmallest(n, book)
-        return [(units_to_price(u), Decimal(book[u])) for u in keys]
+        table, out = _UNITS_DEC, []
+        for u in keys:  # `units_to_price` inlined (no call per level on the order path)
+            price = table[u] if 0 <= u <= PRICE_SCALE else None
+            out.append((price if price is not None else units_to_price(u), Decimal(book[u])))
+        return out
 
     def level_count(self, side: Side) -> int:
         return len(self._side(side))

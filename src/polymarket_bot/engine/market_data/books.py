@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -124,6 +124,9 @@ class BookIngest:
     ) -> None:
         self.books = BookSet()
         self._books: dict[str, OrderBook] = {}  # same objects as `books`, plain dict for speed
+        self.by_asset: Mapping[str, OrderBook] = self._books
+        """Every tracked book by asset id, read-only (`track`/`untrack` change it): a plain
+        attribute, so a lookup is one C call (read on every decision)."""
         self._resync: dict[str, _Resync] = {}
         # the price_change hot path (compiled when the kernel is built): holds on_update, deltas
         self._changes: ChangeApplier[PriceChangeEntry] = ChangeApplier(

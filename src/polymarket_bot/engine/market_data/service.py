@@ -259,7 +259,7 @@ class MarketDataService:
     def book(self, asset_id: str) -> OrderBook | None:
         """The asset's local book (None if not tracked). It may be awaiting its first snapshot
         or desynced: check `feed_age_seconds` (None then) before trading on it."""
-        return self.ingest.book(asset_id)
+        return self.ingest.by_asset.get(asset_id)
 
     def feed_age_seconds(self, asset_id: str) -> float | None:
         """Seconds since a live source last vouched for this book: the last frame (or PONG) of
