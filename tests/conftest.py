@@ -6,6 +6,13 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (CI and local alike) and keep no example
+# database: a failure is reproduced by rerunning, never depends on an earlier run. Tests that set
+# their own `settings(...)` inherit these unless they override them.
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.load_profile("deterministic")
 
 
 @pytest.fixture(autouse=True)
