@@ -55,9 +55,11 @@ def wait_until(probe: Callable[[], T | None], timeout: float, what: str) -> T:
 
 
 def usd(value: float) -> str:
-    """The dashboard's money format (`Intl.NumberFormat` en-US currency): the float's exact value
-    rounded half away from zero, so a value on a half cent formats as the browser does."""
-    cents = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    """The dashboard's money format (`Intl.NumberFormat` en-US currency) as Chromium applies it:
+    the float's shortest decimal form (`repr`) rounded half away from zero, so 16.395 (a double
+    just below 16.395) shows $16.40, not the $16.39 its exact binary value would round to.
+    Pinned against the browser by test_dashboard_live.test_money_format_is_the_browsers."""
+    cents = Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     negative = value < 0 or (value == 0 and math.copysign(1.0, value) < 0)
     return ("-" if negative else "") + f"${abs(cents):,}"
 

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -376,8 +377,10 @@ def frontier_document(now: float) -> dict[str, Any]:
 
 
 def money(value: float) -> str:
-    """The dashboard's money format (Intl en-US currency)."""
-    return f"-${abs(value):,.2f}" if value < 0 else f"${value:,.2f}"
+    """The dashboard's money format (Intl en-US currency), rounded as Chromium does: the float's
+    shortest decimal form, half away from zero (see live_kit.usd, pinned against the browser)."""
+    cents = Decimal(repr(abs(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"-${cents:,}" if value < 0 else f"${cents:,}"
 
 
 def pnl(value: float) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_kit import LiveTrading, panel_expectations, wait_until
+from live_kit import LiveTrading, panel_expectations, usd, wait_until
 from monitor_kit import serve
 from test_dashboard_browser import ARGS, CHROMIUM, TIMEOUT_MS, _require_chromium
 
@@ -49,6 +49,19 @@ def browser() -> Iterator[Any]:
             yield instance
         finally:
             instance.close()
+
+
+def test_money_format_is_the_browsers(browser: Any) -> None:
+    """The tests' `usd` formats money exactly as the dashboard's `Intl.NumberFormat` does in
+    Chromium, half cents and signed zeros included (a trader's numbers land on them)."""
+    values = [16.395, 0.205, -0.205, 1.005, 2.675, 0.125, 1234.565, 0.695, 0.0, -0.0, 1e-9, 5e-3]
+    page = browser.new_page()
+    shown = page.evaluate(
+        "vs => vs.map(v => new Intl.NumberFormat('en-US', {style: 'currency', currency: 'USD'})"
+        ".format(v))",
+        values,
+    )
+    assert shown == [usd(v) for v in values]
 
 
 def shown_fields(page: Any, keys: list[str]) -> dict[str, str | None]:
