@@ -321,7 +321,7 @@ def test_memoized_limit_amounts_match_the_plain_computation() -> None:
     the usual error (an unhashable signaling NaN included)."""
     from polymarket_bot.protocol.amounts import limit_order_units
 
-    signer = PrivateKeySigner("0x" + "42" * 32)
+    signer = PrivateKeySigner(random.Random(42).randbytes(32))  # a throwaway key
     tick = TickSize.parse("0.01")
     rng = random.Random(5)
     for _ in range(200):

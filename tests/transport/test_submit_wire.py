@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,7 +19,7 @@ from transport_kit import ADDRESS, CREDS, PRIVATE_KEY
 
 from polymarket_bot.core.clock import TestClock
 from polymarket_bot.core.types import OrderType, Side, TickSize
-from polymarket_bot.protocol.auth import ApiCreds, verify_l2_signature
+from polymarket_bot.protocol.auth import ApiCreds, generate_api_creds, verify_l2_signature
 from polymarket_bot.protocol.auth import AuthError as AuthHeaderError
 from polymarket_bot.protocol.eip712 import PrivateKeySigner
 from polymarket_bot.protocol.signing import SignedOrderV2, create_limit_order
@@ -241,12 +242,8 @@ async def test_new_credentials_and_clock_offset_reach_the_prepared_request(
     recorder: _Recorder,
 ) -> None:
     first, _ = _orders()
-    other = ApiCreds(
-        api_key="0a0b0c0d-1111-4222-8333-444455556666",
-        secret="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-        passphrase="pp",
-    )
-    other_address = "0x" + "12" * 20
+    other = generate_api_creds(random.Random(12))  # throwaway, made here
+    other_address = PrivateKeySigner(random.Random(13).randbytes(32)).address
     async with _client(f"http://127.0.0.1:{recorder.port}") as client:
         await client.post_order(first, OrderType.GTC)
         client.set_credentials(other, other_address)
@@ -317,7 +314,7 @@ async def test_refused_submit_is_not_sent() -> None:
 
 async def test_submit_falls_back_to_the_generic_path(recorder: _Recorder) -> None:
     first, _ = _orders()
-    bad = ApiCreds(api_key=CREDS.api_key, secret="AAAA*AAA", passphrase="p")
+    bad = ApiCreds(api_key=CREDS.api_key, secret="not base64!", passphrase="p")
     async with _client(f"http://127.0.0.1:{recorder.port}", creds=bad) as client:
         with pytest.raises(AuthHeaderError):  # raised by the L2 headers, as it always was
             await client.post_order(first, OrderType.GTC)

@@ -91,6 +91,18 @@ class RiskCounters:
         return sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
+def _returns_of(mids: Iterable[float]) -> list[float]:
+    """Relative returns `m[i] / m[i - 1] - 1.0`, oldest first."""
+    it = iter(mids)
+    prev = next(it, None)
+    returns: list[float] = []
+    for m in it:
+        assert prev is not None
+        returns.append(m / prev - 1.0)
+        prev = m
+    return returns
+
+
 class _MidHistory:
     """One token's recent mids and, kept in step with them, their relative returns
     `mids[i] / mids[i - 1] - 1.0` (oldest first) and the same returns sorted, so `stats()` (on
@@ -111,12 +123,7 @@ class _MidHistory:
         """`len(mids) - 1` returns: full exactly when `mids` is."""
         self.last_ts = -math.inf
         self.stats: MarketStats | None = None
-        it = iter(self.mids)
-        prev = next(it, None)
-        for m in it:
-            assert prev is not None
-            self.returns.append(m / prev - 1.0)
-            prev = m
+        self.returns.extend(_returns_of(self.mids))
         self.ordered = sorted(r for r in self.returns if r == r)
         self.nans = len(self.returns) - len(self.ordered)
 
@@ -231,7 +238,20 @@ class RiskEngine:
             return self._no_stats(n)
         if hist.nans:
             return self._compute_stats(hist.mids)  # NaN has no place in a sorted list
-        returns = hist.ordered
+        return self._sorted_stats(hist.ordered)
+
+    def _compute_stats(self, mids: deque[float]) -> MarketStats:
+        """From the mids alone (the reference `_history_stats` keeps to, and its NaN fallback)."""
+        returns = _returns_of(mids)
+        n = len(returns)
+        if n < self._config.var_min_samples or n == 0:
+            return self._no_stats(n)
+        returns.sort()
+        return self._sorted_stats(returns)
+
+    def _sorted_stats(self, returns: list[float]) -> MarketStats:
+        """Quantile, mean and volatility of enough returns, sorted ascending."""
+        n = len(returns)
         k = self._quantile_index.get(n)
         if k is None:
             k = self._quantile_index[n] = min(int(self._alpha * n), n - 1)
@@ -240,26 +260,6 @@ class RiskEngine:
         # C `pow`), ~0.5 us less per 100 returns; `d * d` is not: glibc's pow(d, 2) may round
         # differently. A list, not a generator: ~0.9 us less per 100 returns.
         variance = math.fsum([(r - mean) ** 2.0 for r in returns]) / n
-        return MarketStats(n, round(returns[k], 6), round(math.sqrt(variance), 6), True)
-
-    def _compute_stats(self, mids: deque[float]) -> MarketStats:
-        """From the mids alone (the reference `_history_stats` keeps to, and its NaN fallback)."""
-        it = iter(mids)
-        prev = next(it, None)
-        returns: list[float] = []
-        for m in it:
-            assert prev is not None
-            returns.append(m / prev - 1.0)
-            prev = m
-        n = len(returns)
-        if n < self._config.var_min_samples or n == 0:
-            return self._no_stats(n)
-        returns.sort()
-        k = min(int(self._alpha * n), n - 1)
-        mean = math.fsum(returns) / n
-        # a list, not a generator: ~0.9 us less per 100 returns (stats are recomputed on the
-        # order path after every new mid); the same terms, so the same sum
-        variance = math.fsum([(r - mean) ** 2 for r in returns]) / n
         return MarketStats(n, round(returns[k], 6), round(math.sqrt(variance), 6), True)
 
     def set_mode(self, mode: TradingMode, reason: str = "") -> None:

@@ -335,21 +335,14 @@ class HttpCore:
                         head_request=template.head_request,
                         on_sent=on_sent,
                     )
-                except Http1Timeout as exc:
-                    raise TimeoutError_(_describe(exc), endpoint=endpoint, sent=exc.sent) from exc
                 except Http1Error as exc:
-                    raise NetworkError(_describe(exc), endpoint=endpoint, sent=exc.sent) from exc
+                    raise _from_http1(exc, endpoint) from exc
                 finally:
                     self.last_activity = now = clock.monotonic()
                     stats.observe_latency(now - started)
             finally:
                 limiter.release()
-            if 200 <= response.status_code < 300:
-                stats.successes += 1
-                return response
-            if response.status_code == 429:
-                stats.rate_limited += 1
-            raise self.status_error(response, endpoint)
+            return self._checked(response, stats, endpoint)
         except TransportError as exc:
             stats.count_error(error_kind(exc))
             self._after_failure(exc, 1)  # the cool-down of a 429/425; never retried here
@@ -410,10 +403,8 @@ class HttpCore:
                     if on_sent is not None:
                         on_sent()
                     response = await self._httpx(method, url, query, content, request_headers)
-            except Http1Timeout as exc:
-                raise TimeoutError_(_describe(exc), endpoint=endpoint, sent=exc.sent) from exc
             except Http1Error as exc:
-                raise NetworkError(_describe(exc), endpoint=endpoint, sent=exc.sent) from exc
+                raise _from_http1(exc, endpoint) from exc
             except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 raise TimeoutError_(_describe(exc), endpoint=endpoint, sent=False) from exc
             except httpx.TimeoutException as exc:
@@ -427,6 +418,10 @@ class HttpCore:
                 stats.observe_latency(now - started)
         finally:
             limiter.release()
+        return self._checked(response, stats, endpoint)
+
+    def _checked(self, response: HttpResponse, stats: EndpointStats, endpoint: str) -> HttpResponse:
+        """A 2xx response, counted; anything else raised as its error (429s counted too)."""
         if 200 <= response.status_code < 300:
             stats.successes += 1
             return response
@@ -490,6 +485,12 @@ def _target(path: str, query: tuple[tuple[str, str], ...]) -> str:
     if query:
         target += ("&" if "?" in target else "?") + urlencode(query)
     return target
+
+
+def _from_http1(exc: Http1Error, endpoint: str) -> TransportError:
+    """http1's failure as the error tree's: a timeout or a network error, `sent` kept."""
+    kind = TimeoutError_ if isinstance(exc, Http1Timeout) else NetworkError
+    return kind(_describe(exc), endpoint=endpoint, sent=exc.sent)
 
 
 def _describe(exc: BaseException) -> str:
